@@ -1,1 +1,363 @@
-//! (being written)
+//! Turns a request (what the user asked for, free of clap types) into plans: which recipients,
+//! which identities, which input and output. The core modules never look at flags or the
+//! environment; this is the one place that does.
+
+use crate::aead::ContentCipher;
+use crate::decrypt::{self, DecryptPlan};
+use crate::encrypt::{self, EncryptPlan, Source};
+use crate::error::{Error, Result};
+use crate::io::{self as sio, Output, Privacy};
+use crate::keys::{self, Identity, PassphraseSource, Recipient};
+use crate::message::Protection;
+use crate::smime::{InForm, OutForm};
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+use zeroize::Zeroizing;
+
+pub enum Request {
+    Encrypt(EncryptRequest),
+    Decrypt(DecryptRequest),
+    Keygen(KeygenRequest),
+    Inspect(InspectRequest),
+}
+
+pub struct EncryptRequest {
+    pub input: Option<PathBuf>,
+    pub recipients: Vec<String>,
+    pub recipients_files: Vec<PathBuf>,
+    pub header_recipients: bool,
+    pub keyring: Option<PathBuf>,
+    pub cipher: ContentCipher,
+    pub entity: bool,
+    pub outform: OutForm,
+    pub compose: Option<Compose>,
+    pub keep_subject: bool,
+    pub output: Option<PathBuf>,
+    pub force: bool,
+}
+
+/// Compose flags: build the message from a body and these.
+#[derive(Debug, Clone, Default)]
+pub struct Compose {
+    pub from: Option<String>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: Option<String>,
+    pub attach: Vec<PathBuf>,
+}
+
+/// Where a key passphrase comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PassphraseFrom {
+    File(PathBuf),
+    Fd(u32),
+    /// `$SEALMAIL_PASSPHRASE`, else a prompt on the terminal when there is one.
+    Default,
+}
+
+pub struct DecryptRequest {
+    pub input: Option<PathBuf>,
+    pub identities: Vec<PathBuf>,
+    pub passphrase: PassphraseFrom,
+    pub entity: bool,
+    pub inform: InForm,
+    pub output: Option<PathBuf>,
+}
+
+pub struct KeygenRequest {
+    pub email: String,
+    pub name: Option<String>,
+    pub bits: usize,
+    pub days: u32,
+    pub prefix: Option<PathBuf>,
+    /// `Some` to encrypt the key (the passphrase's source); `Default` is not used here.
+    pub passphrase: Option<PassphraseFrom>,
+}
+
+pub struct InspectRequest {
+    pub input: Option<PathBuf>,
+    pub inform: InForm,
+}
+
+pub fn run(request: Request) -> Result<()> {
+    match request {
+        Request::Encrypt(r) => run_encrypt(r),
+        Request::Decrypt(r) => run_decrypt(r),
+        Request::Keygen(r) => run_keygen(r),
+        Request::Inspect(r) => run_inspect(r),
+    }
+}
+
+/// `-` and absent both mean stdin/stdout.
+fn named(path: &Option<PathBuf>) -> Option<&Path> {
+    path.as_deref().filter(|p| *p != Path::new("-"))
+}
+
+fn warn(message: &str) {
+    eprintln!("sealmail: warning: {message}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// encrypt
+
+fn run_encrypt(request: EncryptRequest) -> Result<()> {
+    let now = SystemTime::now();
+    let keyring = request.keyring.clone().or_else(keys::default_keyring_dir);
+    let mut recipients = Vec::new();
+    for r in &request.recipients {
+        recipients.extend(resolve_recipient(r, None, keyring.as_deref(), now)?);
+    }
+    for list in &request.recipients_files {
+        let base = list.parent().map(Path::to_path_buf);
+        for r in keys::read_recipients_list(list)? {
+            recipients.extend(resolve_recipient(&r, base.as_deref(), keyring.as_deref(), now)?);
+        }
+    }
+
+    let input_path = named(&request.input);
+    let reader: Box<dyn BufRead> = match &request.compose {
+        Some(compose) => {
+            let mut body = Vec::new();
+            sio::open_input(input_path)?.read_to_end(&mut body).map_err(|e| Error::from(e).context("reading the body"))?;
+            Box::new(std::io::Cursor::new(crate::compose::build(compose, &body)?))
+        }
+        None => sio::open_input(input_path)?,
+    };
+    let mut reader = reader;
+    if request.header_recipients {
+        let header = peek_header_section(&mut reader)?;
+        recipients.extend(header_recipients(&header, keyring.as_deref(), now)?);
+    }
+    if recipients.is_empty() {
+        return Err(Error::usage("no recipients").with_hint("give -r CERT or ADDRESS, -R FILE, or --header-recipients"));
+    }
+
+    let mut output = Output::new(named(&request.output), Privacy::Public);
+    if request.outform == OutForm::Der && named(&request.output).is_none() && sio::stdout_is_terminal() && !request.force {
+        return Err(Error::usage("refusing to write DER to a terminal").with_hint("redirect the output, use -o FILE, or add --force"));
+    }
+    let plan = EncryptPlan {
+        cipher: request.cipher,
+        recipients,
+        entity: request.entity,
+        protection: Protection { protect: !request.entity, keep_subject: request.keep_subject },
+        outform: request.outform,
+    };
+    let source = Source { reader, path: if request.compose.is_some() { None } else { input_path.filter(|_| sio::input_len(input_path).is_some()) } };
+    encrypt::encrypt(&plan, source, output.writer()?)?;
+    output.commit()
+}
+
+/// A `-r` value: a file (certificate or public key) or an email address for the keyring.
+fn resolve_recipient(value: &str, base: Option<&Path>, keyring: Option<&Path>, now: SystemTime) -> Result<Vec<Recipient>> {
+    let path = match base {
+        Some(base) if Path::new(value).is_relative() => base.join(value),
+        _ => PathBuf::from(value),
+    };
+    if looks_like_address(value) && !path.exists() {
+        return lookup_address(value, keyring, now).map(|r| vec![r]);
+    }
+    keys::load_recipient_file(&path, now)
+}
+
+fn looks_like_address(value: &str) -> bool {
+    value.contains('@') && !value.contains('/')
+}
+
+fn lookup_address(address: &str, keyring: Option<&Path>, now: SystemTime) -> Result<Recipient> {
+    let dir = keyring.ok_or_else(|| {
+        Error::no_user(format!("no keyring to look up {address} in"))
+            .with_hint("set --keyring DIR or $SEALMAIL_KEYRING, or give the certificate file with -r")
+    })?;
+    let (recipient, warnings) = keys::Keyring { dir: dir.to_path_buf() }.lookup(address, now)?;
+    for w in warnings {
+        warn(&w);
+    }
+    Ok(recipient)
+}
+
+/// Read the header section without consuming it, so encrypt still sees the whole message.
+fn peek_header_section(reader: &mut Box<dyn BufRead>) -> Result<Vec<u8>> {
+    let header = crate::message::read_header_section(reader)?;
+    let rest = std::mem::replace(reader, Box::new(std::io::empty()));
+    *reader = Box::new(std::io::BufReader::new(std::io::Cursor::new(header.clone()).chain(rest)));
+    Ok(header)
+}
+
+/// `--header-recipients`: every To/Cc/Bcc address must be in the keyring; From only when it is.
+fn header_recipients(header: &[u8], keyring: Option<&Path>, now: SystemTime) -> Result<Vec<Recipient>> {
+    let addresses = crate::compose::header_addresses(header)?;
+    let mut out = Vec::new();
+    for address in &addresses.recipients {
+        out.push(lookup_address(address, keyring, now)?);
+    }
+    if let Some(from) = &addresses.from {
+        match lookup_address(from, keyring, now) {
+            Ok(r) => out.push(r),
+            Err(e) if e.kind() == crate::Kind::NoUser => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// decrypt
+
+fn run_decrypt(request: DecryptRequest) -> Result<()> {
+    let input_path = named(&request.input);
+    if input_path.is_none() && request.passphrase == PassphraseFrom::Fd(0) {
+        return Err(Error::usage("stdin cannot carry both the message and the passphrase")
+            .with_hint("give the message as a file when using --passphrase-fd 0"));
+    }
+    let mut passphrases = Passphrases { from: request.passphrase.clone(), cached: None };
+    let identities = load_identities(&request.identities, &mut passphrases)?;
+    let plan = DecryptPlan { identities, inform: request.inform, entity: request.entity };
+    let input = sio::open_input(input_path)?;
+    let mut output = Output::new(named(&request.output), Privacy::Private);
+    {
+        let mut writer = output.writer()?;
+        decrypt::decrypt(&plan, input, &mut writer)?;
+    }
+    output.commit()
+}
+
+fn load_identities(paths: &[PathBuf], passphrases: &mut Passphrases) -> Result<Vec<Identity>> {
+    if !paths.is_empty() {
+        let mut identities = Vec::new();
+        for path in paths {
+            identities.extend(keys::load_identity_file(path, passphrases)?);
+        }
+        return Ok(identities);
+    }
+    // Defaults: $SEALMAIL_IDENTITY, else every key in the keys directory. A default key that
+    // cannot be loaded is skipped with a warning; an explicit one is an error.
+    let defaults = keys::default_identity_paths();
+    if defaults.is_empty() {
+        return Err(Error::no_permission("no identity to decrypt with")
+            .with_hint("give a private key with -i KEY, set $SEALMAIL_IDENTITY, or put keys in ~/.config/sealmail/keys/"));
+    }
+    let explicit = std::env::var_os("SEALMAIL_IDENTITY").is_some();
+    let mut identities = Vec::new();
+    for path in &defaults {
+        match keys::load_identity_file(path, passphrases) {
+            Ok(ids) => identities.extend(ids),
+            Err(e) if !explicit => warn(&format!("skipping {}: {}", path.display(), e.message())),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(identities)
+}
+
+/// Passphrases from the source the user named, read once.
+struct Passphrases {
+    from: PassphraseFrom,
+    cached: Option<Zeroizing<String>>,
+}
+
+impl PassphraseSource for Passphrases {
+    fn passphrase(&mut self, key_file: &str) -> Result<Zeroizing<String>> {
+        if let Some(p) = &self.cached {
+            return Ok(p.clone());
+        }
+        let p = read_passphrase(&self.from, key_file)?;
+        self.cached = Some(p.clone());
+        Ok(p)
+    }
+}
+
+fn read_passphrase(from: &PassphraseFrom, key_file: &str) -> Result<Zeroizing<String>> {
+    match from {
+        PassphraseFrom::File(path) => {
+            let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::read_file(path, &e))?);
+            first_line(&bytes, &path.display().to_string())
+        }
+        PassphraseFrom::Fd(0) => read_first_line(std::io::stdin().lock(), "stdin"),
+        PassphraseFrom::Fd(fd) => {
+            // Without unsafe code, another descriptor is reached through the /dev/fd view of it.
+            let path = PathBuf::from(format!("/dev/fd/{fd}"));
+            let file = std::fs::File::open(&path)
+                .map_err(|e| Error::no_input(format!("cannot read passphrase from file descriptor {fd}: {}", crate::error::io_reason(&e))))?;
+            read_first_line(std::io::BufReader::new(file), &format!("file descriptor {fd}"))
+        }
+        PassphraseFrom::Default => {
+            if let Ok(p) = std::env::var("SEALMAIL_PASSPHRASE") {
+                return Ok(Zeroizing::new(p));
+            }
+            if std::fs::File::open("/dev/tty").is_ok() {
+                let p = rpassword::prompt_password(format!("sealmail: passphrase for {key_file}: "))
+                    .map_err(|e| Error::io(format!("cannot read the passphrase from the terminal: {}", crate::error::io_reason(&e))))?;
+                return Ok(Zeroizing::new(p));
+            }
+            Err(Error::config(format!("{key_file} is passphrase-protected and no passphrase was given"))
+                .with_hint("give it with --passphrase-file FILE, --passphrase-fd N or $SEALMAIL_PASSPHRASE"))
+        }
+    }
+}
+
+fn read_first_line(mut reader: impl BufRead, what: &str) -> Result<Zeroizing<String>> {
+    let mut line = Zeroizing::new(Vec::new());
+    reader.read_until(b'\n', &mut line).map_err(|e| Error::from(e).context(format!("reading the passphrase from {what}")))?;
+    first_line(&line, what)
+}
+
+fn first_line(bytes: &[u8], what: &str) -> Result<Zeroizing<String>> {
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let s = std::str::from_utf8(line).map_err(|_| Error::config(format!("the passphrase from {what} is not UTF-8")))?;
+    Ok(Zeroizing::new(s.to_string()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// keygen, inspect
+
+fn run_keygen(request: KeygenRequest) -> Result<()> {
+    let prefix = request.prefix.clone().unwrap_or_else(|| PathBuf::from(&request.email));
+    let key_path = with_suffix(&prefix, "key");
+    let cert_path = with_suffix(&prefix, "crt");
+    for path in [&key_path, &cert_path] {
+        if path.exists() {
+            return Err(Error::cant_create(format!("{} already exists", path.display()))
+                .with_hint("keygen never overwrites: choose another -o PREFIX or move the old files"));
+        }
+    }
+    let passphrase = match &request.passphrase {
+        Some(from) => Some(read_passphrase(from, &key_path.display().to_string())?),
+        None => None,
+    };
+    let generated = keys::keygen(&keys::KeygenRequest {
+        email: request.email.clone(),
+        name: request.name.clone(),
+        bits: request.bits,
+        days: request.days,
+        passphrase,
+    })?;
+    sio::write_new_file(&key_path, generated.key_pem.as_bytes(), Privacy::Private)?;
+    if let Err(e) = sio::write_new_file(&cert_path, generated.cert_pem.as_bytes(), Privacy::Public) {
+        let _ = std::fs::remove_file(&key_path);
+        return Err(e);
+    }
+    eprintln!("sealmail: wrote {} (private key) and {} (certificate)", key_path.display(), cert_path.display());
+    Ok(())
+}
+
+fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
+    let mut s = prefix.as_os_str().to_owned();
+    s.push(".");
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+fn run_inspect(request: InspectRequest) -> Result<()> {
+    let input = sio::open_input(named(&request.input))?;
+    let inspection = decrypt::inspect(input, request.inform)?;
+    let mut output = Output::new(None, Privacy::Public);
+    {
+        let mut w = output.writer()?;
+        write!(w, "{inspection}")?;
+    }
+    output.commit()
+}
+
+use std::io::Write as _;

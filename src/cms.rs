@@ -14,7 +14,7 @@ use crate::aead::{ContentCipher, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, Result};
 use crate::keys::{OaepHash, OaepParams, RecipientIdentifier};
 use cms::content_info::CmsVersion;
-use cms::enveloped_data::{KeyTransRecipientInfo, RecipientInfo};
+pub use cms::enveloped_data::{KeyTransRecipientInfo, RecipientInfo};
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Decode, Encode, Sequence, Tagged};
 use spki::AlgorithmIdentifierOwned;

@@ -110,3 +110,18 @@ pub fn keygen(request: &KeygenRequest) -> Result<GeneratedKey> {
     let _ = request;
     todo!()
 }
+
+impl Keyring {
+    pub fn lookup(&self, email: &str, now: SystemTime) -> Result<(Recipient, Vec<String>)> {
+        let _ = (email, now);
+        todo!()
+    }
+}
+
+pub fn default_keyring_dir() -> Option<PathBuf> {
+    todo!()
+}
+
+pub fn default_identity_paths() -> Vec<PathBuf> {
+    todo!()
+}

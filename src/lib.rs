@@ -9,7 +9,9 @@
 
 pub mod aead;
 pub mod app;
+pub mod cli;
 pub mod cms;
+pub mod compose;
 pub mod decrypt;
 pub mod encrypt;
 pub mod entity;

@@ -1,0 +1,324 @@
+//! The command line, as clap derive types and nothing else: no logic lives here. `app` turns
+//! these into plans; the rest of the library never sees a clap type. The man page and the shell
+//! completions are generated from [`Cli::command`].
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sealmail",
+    version,
+    about = "Encrypt and decrypt email the S/MIME 4.0 way",
+    long_about = "Encrypt and decrypt email the S/MIME 4.0 way.\n\nEach message gets one fresh random \
+session key; the body is sealed with ChaCha20-Poly1305 (default) or AES-GCM and the key is wrapped \
+with RSA-OAEP for every recipient, in a standard application/pkcs7-mime (CMS AuthEnvelopedData) \
+envelope. Decryption verifies the whole message before it releases a single byte.",
+    after_help = "Examples:\n  \
+sealmail encrypt -r alice.crt message.eml > sealed.eml\n  \
+sealmail decrypt -i alice.key sealed.eml > message.eml\n  \
+sealmail keygen --email alice@example.org -o alice\n  \
+sealmail inspect sealed.eml\n\n\
+Exit codes follow sysexits(3): 64 usage, 65 bad data or failed integrity check, 66 cannot read an \
+input, 67 unknown recipient, 73 cannot create the output, 74 I/O error, 77 no identity can decrypt, \
+78 unusable key or certificate."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Encrypt a message (or a MIME entity, or a body to compose) to one or more recipients
+    #[command(after_help = "Examples:\n  \
+sealmail encrypt -r alice.crt message.eml > sealed.eml\n  \
+sealmail encrypt -r alice.crt -r bob.pem -o sealed.eml message.eml\n  \
+cat message.eml | sealmail encrypt -R team.txt | sendmail -t\n  \
+sealmail encrypt --cipher aes-256-gcm --outform pem -r alice.crt message.eml\n  \
+echo 'build 42 passed' | sealmail encrypt -r ops.crt --from ci@example.org --to ops@example.org --subject 'CI result' | sendmail -t\n  \
+sealmail encrypt --entity --outform der -r alice.crt entity.txt > part.der   # neomutt")]
+    Encrypt(EncryptArgs),
+    /// Decrypt a message, verifying it completely before writing anything
+    #[command(after_help = "Examples:\n  \
+sealmail decrypt -i alice.key sealed.eml > message.eml\n  \
+sealmail decrypt -i alice.key -o message.eml sealed.eml\n  \
+sealmail decrypt -i alice.key --passphrase-file pass.txt sealed.eml\n  \
+sealmail decrypt sealed.eml   # keys from $SEALMAIL_IDENTITY or ~/.config/sealmail/keys/\n  \
+sealmail decrypt --entity --inform der -i alice.key --passphrase-fd 0 part.der   # neomutt")]
+    Decrypt(DecryptArgs),
+    /// Make an RSA key and a self-signed S/MIME certificate for an address
+    #[command(after_help = "Examples:\n  \
+sealmail keygen --email alice@example.org -o alice          # writes alice.key and alice.crt\n  \
+sealmail keygen --email alice@example.org --name 'Alice Liddell' --bits 3072 --days 730 -o alice\n  \
+sealmail keygen --email alice@example.org --passphrase-file pass.txt -o alice")]
+    Keygen(KeygenArgs),
+    /// Show who can decrypt a message, its cipher and sizes (no key needed)
+    #[command(after_help = "Examples:\n  sealmail inspect sealed.eml\n  sealmail inspect --inform der part.der")]
+    Inspect(InspectArgs),
+    /// Print a shell completion script
+    #[command(after_help = "Examples:\n  sealmail completions bash > /etc/bash_completion.d/sealmail\n  sealmail completions zsh > ~/.zfunc/_sealmail")]
+    Completions {
+        /// The shell to complete for
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    /// The message: a file, or - / absent for stdin
+    pub input: Option<PathBuf>,
+
+    /// Recipient: a certificate, a public key file, or an email address looked up in the keyring
+    #[arg(short = 'r', long = "recipient", value_name = "R")]
+    pub recipients: Vec<String>,
+
+    /// A file of recipients, one per line (paths or addresses; # comments)
+    #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
+    pub recipients_files: Vec<PathBuf>,
+
+    /// Also encrypt to every To/Cc/Bcc address, and to From when the keyring has it
+    #[arg(long)]
+    pub header_recipients: bool,
+
+    /// Directory of recipient certificates [default: $SEALMAIL_KEYRING, else ~/.config/sealmail/certs]
+    #[arg(long, value_name = "DIR")]
+    pub keyring: Option<PathBuf>,
+
+    /// Content cipher
+    #[arg(long, value_enum, default_value_t = CipherArg::Chacha20Poly1305, value_name = "C")]
+    pub cipher: CipherArg,
+
+    /// INPUT is a bare MIME entity (as neomutt hands over); output only the S/MIME part
+    #[arg(long)]
+    pub entity: bool,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutFormArg::Smime, value_name = "F")]
+    pub outform: OutFormArg,
+
+    /// Compose: the sender; INPUT is then the plain-text body
+    #[arg(long, value_name = "ADDR")]
+    pub from: Option<String>,
+
+    /// Compose: a To address (repeatable)
+    #[arg(long, value_name = "ADDR")]
+    pub to: Vec<String>,
+
+    /// Compose: a Cc address (repeatable)
+    #[arg(long, value_name = "ADDR")]
+    pub cc: Vec<String>,
+
+    /// Compose: the subject
+    #[arg(long, value_name = "S")]
+    pub subject: Option<String>,
+
+    /// Compose: attach a file (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub attach: Vec<PathBuf>,
+
+    /// Do not hide the Subject in the outer headers
+    #[arg(long)]
+    pub keep_subject: bool,
+
+    /// Write to FILE instead of stdout (atomically: nothing is left on failure)
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write DER even to a terminal
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    /// The encrypted message: a file, or - / absent for stdin
+    pub input: Option<PathBuf>,
+
+    /// A private key (PKCS#8 or PKCS#1, PEM or DER, optionally with its certificate)
+    /// [default: $SEALMAIL_IDENTITY, else every key in ~/.config/sealmail/keys/]
+    #[arg(short = 'i', long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
+
+    /// Read the key passphrase from FILE (first line)
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_fd")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Read the key passphrase from file descriptor N (first line; 0 = stdin)
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+
+    /// Output only the decrypted inner MIME entity
+    #[arg(long)]
+    pub entity: bool,
+
+    /// Input format
+    #[arg(long, value_enum, default_value_t = InFormArg::Auto, value_name = "F")]
+    pub inform: InFormArg,
+
+    /// Write to FILE instead of stdout (created 0600, atomically)
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The email address the certificate is for
+    #[arg(long, value_name = "ADDR")]
+    pub email: String,
+
+    /// The name in the certificate's subject [default: the address]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// RSA key size
+    #[arg(long, default_value = "3072", value_parser = ["2048", "3072", "4096"])]
+    pub bits: String,
+
+    /// Days the certificate is valid
+    #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub days: u32,
+
+    /// Write PREFIX.key and PREFIX.crt [default: the address]
+    #[arg(short = 'o', long = "output", value_name = "PREFIX")]
+    pub prefix: Option<PathBuf>,
+
+    /// Encrypt the key with the passphrase in FILE (first line)
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_fd")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Encrypt the key with the passphrase read from file descriptor N
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The encrypted message: a file, or - / absent for stdin
+    pub input: Option<PathBuf>,
+
+    /// Input format
+    #[arg(long, value_enum, default_value_t = InFormArg::Auto, value_name = "F")]
+    pub inform: InFormArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CipherArg {
+    /// ChaCha20-Poly1305 (RFC 8103)
+    #[value(name = "chacha20-poly1305", alias = "chacha20")]
+    Chacha20Poly1305,
+    /// AES-256-GCM (RFC 5084); what openssl reads
+    #[value(name = "aes-256-gcm", alias = "aes256")]
+    Aes256Gcm,
+    /// AES-128-GCM (RFC 5084)
+    #[value(name = "aes-128-gcm", alias = "aes128")]
+    Aes128Gcm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutFormArg {
+    /// A MIME message (application/pkcs7-mime, base64)
+    Smime,
+    /// A -----BEGIN CMS----- block
+    Pem,
+    /// Raw DER (BER when the input length is not known)
+    Der,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InFormArg {
+    /// Detect S/MIME, PEM or DER
+    Auto,
+    Smime,
+    Pem,
+    Der,
+}
+
+// ---------------------------------------------------------------------------------------------
+// From flags to requests: the only place clap's types meet the library's.
+
+use crate::aead::ContentCipher;
+use crate::app::{self, Compose, PassphraseFrom, Request};
+use crate::smime::{InForm, OutForm};
+
+impl From<CipherArg> for ContentCipher {
+    fn from(c: CipherArg) -> Self {
+        match c {
+            CipherArg::Chacha20Poly1305 => ContentCipher::ChaCha20Poly1305,
+            CipherArg::Aes256Gcm => ContentCipher::Aes256Gcm,
+            CipherArg::Aes128Gcm => ContentCipher::Aes128Gcm,
+        }
+    }
+}
+
+impl From<OutFormArg> for OutForm {
+    fn from(f: OutFormArg) -> Self {
+        match f {
+            OutFormArg::Smime => OutForm::Smime,
+            OutFormArg::Pem => OutForm::Pem,
+            OutFormArg::Der => OutForm::Der,
+        }
+    }
+}
+
+impl From<InFormArg> for InForm {
+    fn from(f: InFormArg) -> Self {
+        match f {
+            InFormArg::Auto => InForm::Auto,
+            InFormArg::Smime => InForm::Smime,
+            InFormArg::Pem => InForm::Pem,
+            InFormArg::Der => InForm::Der,
+        }
+    }
+}
+
+fn passphrase_from(file: Option<PathBuf>, fd: Option<u32>) -> Option<PassphraseFrom> {
+    match (file, fd) {
+        (Some(f), _) => Some(PassphraseFrom::File(f)),
+        (None, Some(fd)) => Some(PassphraseFrom::Fd(fd)),
+        (None, None) => None,
+    }
+}
+
+impl Command {
+    /// The request for `app::run`; `None` for `completions`, which the binary answers itself.
+    pub fn into_request(self) -> Option<Request> {
+        Some(match self {
+            Command::Encrypt(a) => {
+                let composing = a.from.is_some() || !a.to.is_empty() || !a.cc.is_empty() || a.subject.is_some() || !a.attach.is_empty();
+                Request::Encrypt(app::EncryptRequest {
+                    input: a.input,
+                    recipients: a.recipients,
+                    recipients_files: a.recipients_files,
+                    header_recipients: a.header_recipients,
+                    keyring: a.keyring,
+                    cipher: a.cipher.into(),
+                    entity: a.entity,
+                    outform: a.outform.into(),
+                    compose: composing.then(|| Compose { from: a.from, to: a.to, cc: a.cc, subject: a.subject, attach: a.attach }),
+                    keep_subject: a.keep_subject,
+                    output: a.output,
+                    force: a.force,
+                })
+            }
+            Command::Decrypt(a) => Request::Decrypt(app::DecryptRequest {
+                input: a.input,
+                identities: a.identities,
+                passphrase: passphrase_from(a.passphrase_file, a.passphrase_fd).unwrap_or(PassphraseFrom::Default),
+                entity: a.entity,
+                inform: a.inform.into(),
+                output: a.output,
+            }),
+            Command::Keygen(a) => Request::Keygen(app::KeygenRequest {
+                email: a.email,
+                name: a.name,
+                bits: a.bits.parse().unwrap_or(3072),
+                days: a.days,
+                prefix: a.prefix,
+                passphrase: passphrase_from(a.passphrase_file, a.passphrase_fd),
+            }),
+            Command::Inspect(a) => Request::Inspect(app::InspectRequest { input: a.input, inform: a.inform.into() }),
+            Command::Completions { .. } => return None,
+        })
+    }
+}
