@@ -111,7 +111,12 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
     for list in &request.recipients_files {
         let base = list.parent().map(Path::to_path_buf);
         for r in keys::read_recipients_list(list)? {
-            recipients.extend(resolve_recipient(&r, base.as_deref(), keyring.as_deref(), now)?);
+            recipients.extend(resolve_recipient(
+                &r,
+                base.as_deref(),
+                keyring.as_deref(),
+                now,
+            )?);
         }
     }
 
@@ -119,7 +124,9 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
     let reader: Box<dyn BufRead> = match &request.compose {
         Some(compose) => {
             let mut body = Vec::new();
-            sio::open_input(input_path)?.read_to_end(&mut body).map_err(|e| Error::from(e).context("reading the body"))?;
+            sio::open_input(input_path)?
+                .read_to_end(&mut body)
+                .map_err(|e| Error::from(e).context("reading the body"))?;
             Box::new(std::io::Cursor::new(crate::compose::build(compose, &body)?))
         }
         None => sio::open_input(input_path)?,
@@ -130,27 +137,48 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
         recipients.extend(header_recipients(&header, keyring.as_deref(), now)?);
     }
     if recipients.is_empty() {
-        return Err(Error::usage("no recipients").with_hint("give -r CERT or ADDRESS, -R FILE, or --header-recipients"));
+        return Err(Error::usage("no recipients")
+            .with_hint("give -r CERT or ADDRESS, -R FILE, or --header-recipients"));
     }
 
     let mut output = Output::new(named(&request.output), Privacy::Public);
-    if request.outform == OutForm::Der && named(&request.output).is_none() && sio::stdout_is_terminal() && !request.force {
-        return Err(Error::usage("refusing to write DER to a terminal").with_hint("redirect the output, use -o FILE, or add --force"));
+    if request.outform == OutForm::Der
+        && named(&request.output).is_none()
+        && sio::stdout_is_terminal()
+        && !request.force
+    {
+        return Err(Error::usage("refusing to write DER to a terminal")
+            .with_hint("redirect the output, use -o FILE, or add --force"));
     }
     let plan = EncryptPlan {
         cipher: request.cipher,
         recipients,
         entity: request.entity,
-        protection: Protection { protect: !request.entity, keep_subject: request.keep_subject },
+        protection: Protection {
+            protect: !request.entity,
+            keep_subject: request.keep_subject,
+        },
         outform: request.outform,
     };
-    let source = Source { reader, path: if request.compose.is_some() { None } else { input_path.filter(|_| sio::input_len(input_path).is_some()) } };
+    let source = Source {
+        reader,
+        path: if request.compose.is_some() {
+            None
+        } else {
+            input_path.filter(|_| sio::input_len(input_path).is_some())
+        },
+    };
     encrypt::encrypt(&plan, source, output.writer()?)?;
     output.commit()
 }
 
 /// A `-r` value: a file (certificate or public key) or an email address for the keyring.
-fn resolve_recipient(value: &str, base: Option<&Path>, keyring: Option<&Path>, now: SystemTime) -> Result<Vec<Recipient>> {
+fn resolve_recipient(
+    value: &str,
+    base: Option<&Path>,
+    keyring: Option<&Path>,
+    now: SystemTime,
+) -> Result<Vec<Recipient>> {
     let path = match base {
         Some(base) if Path::new(value).is_relative() => base.join(value),
         _ => PathBuf::from(value),
@@ -167,10 +195,14 @@ fn looks_like_address(value: &str) -> bool {
 
 fn lookup_address(address: &str, keyring: Option<&Path>, now: SystemTime) -> Result<Recipient> {
     let dir = keyring.ok_or_else(|| {
-        Error::no_user(format!("no keyring to look up {address} in"))
-            .with_hint("set --keyring DIR or $SEALMAIL_KEYRING, or give the certificate file with -r")
+        Error::no_user(format!("no keyring to look up {address} in")).with_hint(
+            "set --keyring DIR or $SEALMAIL_KEYRING, or give the certificate file with -r",
+        )
     })?;
-    let (recipient, warnings) = keys::Keyring { dir: dir.to_path_buf() }.lookup(address, now)?;
+    let (recipient, warnings) = keys::Keyring {
+        dir: dir.to_path_buf(),
+    }
+    .lookup(address, now)?;
     for w in warnings {
         warn(&w);
     }
@@ -181,12 +213,18 @@ fn lookup_address(address: &str, keyring: Option<&Path>, now: SystemTime) -> Res
 fn peek_header_section(reader: &mut Box<dyn BufRead>) -> Result<Vec<u8>> {
     let header = crate::message::read_header_section(reader)?;
     let rest = std::mem::replace(reader, Box::new(std::io::empty()));
-    *reader = Box::new(std::io::BufReader::new(std::io::Cursor::new(header.clone()).chain(rest)));
+    *reader = Box::new(std::io::BufReader::new(
+        std::io::Cursor::new(header.clone()).chain(rest),
+    ));
     Ok(header)
 }
 
 /// `--header-recipients`: every To/Cc/Bcc address must be in the keyring; From only when it is.
-fn header_recipients(header: &[u8], keyring: Option<&Path>, now: SystemTime) -> Result<Vec<Recipient>> {
+fn header_recipients(
+    header: &[u8],
+    keyring: Option<&Path>,
+    now: SystemTime,
+) -> Result<Vec<Recipient>> {
     let addresses = crate::compose::header_addresses(header)?;
     let mut out = Vec::new();
     for address in &addresses.recipients {
@@ -208,12 +246,21 @@ fn header_recipients(header: &[u8], keyring: Option<&Path>, now: SystemTime) -> 
 fn run_decrypt(request: DecryptRequest) -> Result<()> {
     let input_path = named(&request.input);
     if input_path.is_none() && request.passphrase == PassphraseFrom::Fd(0) {
-        return Err(Error::usage("stdin cannot carry both the message and the passphrase")
-            .with_hint("give the message as a file when using --passphrase-fd 0"));
+        return Err(
+            Error::usage("stdin cannot carry both the message and the passphrase")
+                .with_hint("give the message as a file when using --passphrase-fd 0"),
+        );
     }
-    let mut passphrases = Passphrases { from: request.passphrase.clone(), cached: None };
+    let mut passphrases = Passphrases {
+        from: request.passphrase.clone(),
+        cached: None,
+    };
     let identities = load_identities(&request.identities, &mut passphrases)?;
-    let plan = DecryptPlan { identities, inform: request.inform, entity: request.entity };
+    let plan = DecryptPlan {
+        identities,
+        inform: request.inform,
+        entity: request.entity,
+    };
     let input = sio::open_input(input_path)?;
     let mut output = Output::new(named(&request.output), Privacy::Private);
     {
@@ -270,42 +317,63 @@ impl PassphraseSource for Passphrases {
 fn read_passphrase(from: &PassphraseFrom, key_file: &str) -> Result<Zeroizing<String>> {
     match from {
         PassphraseFrom::File(path) => {
-            let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::read_file(path, &e))?);
+            let bytes =
+                Zeroizing::new(std::fs::read(path).map_err(|e| Error::read_file(path, &e))?);
             first_line(&bytes, &path.display().to_string())
         }
         PassphraseFrom::Fd(0) => read_first_line(std::io::stdin().lock(), "stdin"),
         PassphraseFrom::Fd(fd) => {
             // Without unsafe code, another descriptor is reached through the /dev/fd view of it.
             let path = PathBuf::from(format!("/dev/fd/{fd}"));
-            let file = std::fs::File::open(&path)
-                .map_err(|e| Error::no_input(format!("cannot read passphrase from file descriptor {fd}: {}", crate::error::io_reason(&e))))?;
-            read_first_line(std::io::BufReader::new(file), &format!("file descriptor {fd}"))
+            let file = std::fs::File::open(&path).map_err(|e| {
+                Error::no_input(format!(
+                    "cannot read passphrase from file descriptor {fd}: {}",
+                    crate::error::io_reason(&e)
+                ))
+            })?;
+            read_first_line(
+                std::io::BufReader::new(file),
+                &format!("file descriptor {fd}"),
+            )
         }
         PassphraseFrom::Default => {
             if let Ok(p) = std::env::var("SEALMAIL_PASSPHRASE") {
                 return Ok(Zeroizing::new(p));
             }
             if std::fs::File::open("/dev/tty").is_ok() {
-                let p = rpassword::prompt_password(format!("sealmail: passphrase for {key_file}: "))
-                    .map_err(|e| Error::io(format!("cannot read the passphrase from the terminal: {}", crate::error::io_reason(&e))))?;
+                let p =
+                    rpassword::prompt_password(format!("sealmail: passphrase for {key_file}: "))
+                        .map_err(|e| {
+                            Error::io(format!(
+                                "cannot read the passphrase from the terminal: {}",
+                                crate::error::io_reason(&e)
+                            ))
+                        })?;
                 return Ok(Zeroizing::new(p));
             }
-            Err(Error::config(format!("{key_file} is passphrase-protected and no passphrase was given"))
-                .with_hint("give it with --passphrase-file FILE, --passphrase-fd N or $SEALMAIL_PASSPHRASE"))
+            Err(Error::config(format!(
+                "{key_file} is passphrase-protected and no passphrase was given"
+            ))
+            .with_hint(
+                "give it with --passphrase-file FILE, --passphrase-fd N or $SEALMAIL_PASSPHRASE",
+            ))
         }
     }
 }
 
 fn read_first_line(mut reader: impl BufRead, what: &str) -> Result<Zeroizing<String>> {
     let mut line = Zeroizing::new(Vec::new());
-    reader.read_until(b'\n', &mut line).map_err(|e| Error::from(e).context(format!("reading the passphrase from {what}")))?;
+    reader
+        .read_until(b'\n', &mut line)
+        .map_err(|e| Error::from(e).context(format!("reading the passphrase from {what}")))?;
     first_line(&line, what)
 }
 
 fn first_line(bytes: &[u8], what: &str) -> Result<Zeroizing<String>> {
     let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let s = std::str::from_utf8(line).map_err(|_| Error::config(format!("the passphrase from {what} is not UTF-8")))?;
+    let s = std::str::from_utf8(line)
+        .map_err(|_| Error::config(format!("the passphrase from {what} is not UTF-8")))?;
     Ok(Zeroizing::new(s.to_string()))
 }
 
@@ -313,13 +381,19 @@ fn first_line(bytes: &[u8], what: &str) -> Result<Zeroizing<String>> {
 // keygen, inspect
 
 fn run_keygen(request: KeygenRequest) -> Result<()> {
-    let prefix = request.prefix.clone().unwrap_or_else(|| PathBuf::from(&request.email));
+    let prefix = request
+        .prefix
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&request.email));
     let key_path = with_suffix(&prefix, "key");
     let cert_path = with_suffix(&prefix, "crt");
     for path in [&key_path, &cert_path] {
         if path.exists() {
-            return Err(Error::cant_create(format!("{} already exists", path.display()))
-                .with_hint("keygen never overwrites: choose another -o PREFIX or move the old files"));
+            return Err(
+                Error::cant_create(format!("{} already exists", path.display())).with_hint(
+                    "keygen never overwrites: choose another -o PREFIX or move the old files",
+                ),
+            );
         }
     }
     let passphrase = match &request.passphrase {
@@ -334,11 +408,16 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
         passphrase,
     })?;
     sio::write_new_file(&key_path, generated.key_pem.as_bytes(), Privacy::Private)?;
-    if let Err(e) = sio::write_new_file(&cert_path, generated.cert_pem.as_bytes(), Privacy::Public) {
+    if let Err(e) = sio::write_new_file(&cert_path, generated.cert_pem.as_bytes(), Privacy::Public)
+    {
         let _ = std::fs::remove_file(&key_path);
         return Err(e);
     }
-    eprintln!("sealmail: wrote {} (private key) and {} (certificate)", key_path.display(), cert_path.display());
+    eprintln!(
+        "sealmail: wrote {} (private key) and {} (certificate)",
+        key_path.display(),
+        cert_path.display()
+    );
     Ok(())
 }
 

@@ -54,10 +54,14 @@ sealmail keygen --email alice@example.org --name 'Alice Liddell' --bits 3072 --d
 sealmail keygen --email alice@example.org --passphrase-file pass.txt -o alice")]
     Keygen(KeygenArgs),
     /// Show who can decrypt a message, its cipher and sizes (no key needed)
-    #[command(after_help = "Examples:\n  sealmail inspect sealed.eml\n  sealmail inspect --inform der part.der")]
+    #[command(
+        after_help = "Examples:\n  sealmail inspect sealed.eml\n  sealmail inspect --inform der part.der"
+    )]
     Inspect(InspectArgs),
     /// Print a shell completion script
-    #[command(after_help = "Examples:\n  sealmail completions bash > /etc/bash_completion.d/sealmail\n  sealmail completions zsh > ~/.zfunc/_sealmail")]
+    #[command(
+        after_help = "Examples:\n  sealmail completions bash > /etc/bash_completion.d/sealmail\n  sealmail completions zsh > ~/.zfunc/_sealmail"
+    )]
     Completions {
         /// The shell to complete for
         shell: clap_complete::Shell,
@@ -285,7 +289,11 @@ impl Command {
     pub fn into_request(self) -> Option<Request> {
         Some(match self {
             Command::Encrypt(a) => {
-                let composing = a.from.is_some() || !a.to.is_empty() || !a.cc.is_empty() || a.subject.is_some() || !a.attach.is_empty();
+                let composing = a.from.is_some()
+                    || !a.to.is_empty()
+                    || !a.cc.is_empty()
+                    || a.subject.is_some()
+                    || !a.attach.is_empty();
                 Request::Encrypt(app::EncryptRequest {
                     input: a.input,
                     recipients: a.recipients,
@@ -295,7 +303,13 @@ impl Command {
                     cipher: a.cipher.into(),
                     entity: a.entity,
                     outform: a.outform.into(),
-                    compose: composing.then(|| Compose { from: a.from, to: a.to, cc: a.cc, subject: a.subject, attach: a.attach }),
+                    compose: composing.then(|| Compose {
+                        from: a.from,
+                        to: a.to,
+                        cc: a.cc,
+                        subject: a.subject,
+                        attach: a.attach,
+                    }),
                     keep_subject: a.keep_subject,
                     output: a.output,
                     force: a.force,
@@ -304,7 +318,8 @@ impl Command {
             Command::Decrypt(a) => Request::Decrypt(app::DecryptRequest {
                 input: a.input,
                 identities: a.identities,
-                passphrase: passphrase_from(a.passphrase_file, a.passphrase_fd).unwrap_or(PassphraseFrom::Default),
+                passphrase: passphrase_from(a.passphrase_file, a.passphrase_fd)
+                    .unwrap_or(PassphraseFrom::Default),
                 entity: a.entity,
                 inform: a.inform.into(),
                 output: a.output,
@@ -317,7 +332,10 @@ impl Command {
                 prefix: a.prefix,
                 passphrase: passphrase_from(a.passphrase_file, a.passphrase_fd),
             }),
-            Command::Inspect(a) => Request::Inspect(app::InspectRequest { input: a.input, inform: a.inform.into() }),
+            Command::Inspect(a) => Request::Inspect(app::InspectRequest {
+                input: a.input,
+                inform: a.inform.into(),
+            }),
             Command::Completions { .. } => return None,
         })
     }

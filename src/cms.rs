@@ -101,20 +101,39 @@ pub struct ContentAlgorithm {
 
 impl ContentAlgorithm {
     pub fn new(cipher: ContentCipher, nonce: [u8; NONCE_LEN]) -> Self {
-        ContentAlgorithm { cipher, nonce, tag_len: TAG_LEN }
+        ContentAlgorithm {
+            cipher,
+            nonce,
+            tag_len: TAG_LEN,
+        }
     }
 
     pub fn to_algorithm_identifier(&self) -> Result<AlgorithmIdentifierOwned> {
         let nonce = OctetString::new(self.nonce.to_vec()).map_err(asn1_bug)?;
         let (oid, params) = match self.cipher {
-            ContentCipher::ChaCha20Poly1305 => (oid::CHACHA20_POLY1305, der::Any::encode_from(&nonce)),
+            ContentCipher::ChaCha20Poly1305 => {
+                (oid::CHACHA20_POLY1305, der::Any::encode_from(&nonce))
+            }
             ContentCipher::Aes128Gcm | ContentCipher::Aes256Gcm => {
-                let oid = if self.cipher == ContentCipher::Aes128Gcm { oid::AES128_GCM } else { oid::AES256_GCM };
+                let oid = if self.cipher == ContentCipher::Aes128Gcm {
+                    oid::AES128_GCM
+                } else {
+                    oid::AES256_GCM
+                };
                 let tag_len = u8::try_from(self.tag_len).map_err(asn1_bug)?;
-                (oid, der::Any::encode_from(&GcmParameters { nonce, icv_len: Some(tag_len) }))
+                (
+                    oid,
+                    der::Any::encode_from(&GcmParameters {
+                        nonce,
+                        icv_len: Some(tag_len),
+                    }),
+                )
             }
         };
-        Ok(AlgorithmIdentifierOwned { oid, parameters: Some(params.map_err(asn1_bug)?) })
+        Ok(AlgorithmIdentifierOwned {
+            oid,
+            parameters: Some(params.map_err(asn1_bug)?),
+        })
     }
 
     pub fn from_algorithm_identifier(alg: &AlgorithmIdentifierOwned) -> Result<Self> {
@@ -128,14 +147,22 @@ impl ContentAlgorithm {
                 let p: GcmParameters = decode_params(params, "GCMParameters")?;
                 let tag_len = usize::from(p.icv_len.unwrap_or(12));
                 if !(12..=16).contains(&tag_len) {
-                    return Err(Error::data(format!("malformed CMS: GCM tag length {tag_len} is not 12 to 16")));
+                    return Err(Error::data(format!(
+                        "malformed CMS: GCM tag length {tag_len} is not 12 to 16"
+                    )));
                 }
-                let cipher = if alg.oid == oid::AES128_GCM { ContentCipher::Aes128Gcm } else { ContentCipher::Aes256Gcm };
+                let cipher = if alg.oid == oid::AES128_GCM {
+                    ContentCipher::Aes128Gcm
+                } else {
+                    ContentCipher::Aes256Gcm
+                };
                 (cipher, p.nonce, tag_len)
             }
             oid::AES192_GCM => {
-                return Err(Error::data("the message uses AES-192-GCM, which sealmail does not support")
-                    .with_hint("ask the sender to use AES-256-GCM, AES-128-GCM or ChaCha20-Poly1305"));
+                return Err(Error::data(
+                    "the message uses AES-192-GCM, which sealmail does not support",
+                )
+                .with_hint("ask the sender to use AES-256-GCM, AES-128-GCM or ChaCha20-Poly1305"));
             }
             other => {
                 return Err(Error::data(format!(
@@ -151,13 +178,22 @@ impl ContentAlgorithm {
                 nonce.as_bytes().len()
             ))
         })?;
-        Ok(ContentAlgorithm { cipher, nonce, tag_len })
+        Ok(ContentAlgorithm {
+            cipher,
+            nonce,
+            tag_len,
+        })
     }
 }
 
-fn decode_params<T: for<'a> Decode<'a, Error = der::Error>>(params: Option<&der::Any>, what: &str) -> Result<T> {
+fn decode_params<T: for<'a> Decode<'a, Error = der::Error>>(
+    params: Option<&der::Any>,
+    what: &str,
+) -> Result<T> {
     let params = params.ok_or_else(|| Error::data(format!("malformed CMS: {what} missing")))?;
-    let bytes = params.to_der().map_err(|e| Error::data(format!("malformed CMS: bad {what}: {e}")))?;
+    let bytes = params
+        .to_der()
+        .map_err(|e| Error::data(format!("malformed CMS: bad {what}: {e}")))?;
     T::from_der(&bytes).map_err(|e| Error::data(format!("malformed CMS: bad {what}: {e}")))
 }
 
@@ -166,7 +202,10 @@ fn decode_params<T: for<'a> Decode<'a, Error = der::Error>>(params: Option<&der:
 pub fn oaep_sha256_algorithm() -> Result<AlgorithmIdentifierOwned> {
     let params = pkcs1::RsaOaepParams::new::<sha2::Sha256>();
     let params = der::Any::encode_from(&params).map_err(asn1_bug)?;
-    Ok(AlgorithmIdentifierOwned { oid: oid::RSAES_OAEP, parameters: Some(params) })
+    Ok(AlgorithmIdentifierOwned {
+        oid: oid::RSAES_OAEP,
+        parameters: Some(params),
+    })
 }
 
 /// Read a keyEncryptionAlgorithm: RSAES-OAEP with SHA-1 defaults (absent or empty parameters, as
@@ -179,19 +218,30 @@ pub fn oaep_params_of(alg: &AlgorithmIdentifierOwned) -> Result<OaepParams> {
                 .with_hint("PKCS#1 v1.5 encryption is open to padding-oracle attacks; ask the sender to use RSA-OAEP"));
         }
         other => {
-            return Err(Error::data(format!("unsupported key-encryption algorithm {other}")));
+            return Err(Error::data(format!(
+                "unsupported key-encryption algorithm {other}"
+            )));
         }
     }
-    let sha1 = OaepParams { hash: OaepHash::Sha1, mgf_hash: OaepHash::Sha1 };
-    let Some(any) = alg.parameters.as_ref() else { return Ok(sha1) };
+    let sha1 = OaepParams {
+        hash: OaepHash::Sha1,
+        mgf_hash: OaepHash::Sha1,
+    };
+    let Some(any) = alg.parameters.as_ref() else {
+        return Ok(sha1);
+    };
     if any.tag() == der::Tag::Null {
         return Ok(sha1);
     }
-    let params: pkcs1::RsaOaepParamsOwned =
-        any.decode_as().map_err(|e| Error::data(format!("malformed CMS: bad RSAES-OAEP parameters: {e}")))?;
+    let params: pkcs1::RsaOaepParamsOwned = any
+        .decode_as()
+        .map_err(|e| Error::data(format!("malformed CMS: bad RSAES-OAEP parameters: {e}")))?;
     let hash = hash_of(&params.hash.oid)?;
     if params.mask_gen.oid != oid::MGF1 {
-        return Err(Error::data(format!("unsupported OAEP mask generation function {}", params.mask_gen.oid)));
+        return Err(Error::data(format!(
+            "unsupported OAEP mask generation function {}",
+            params.mask_gen.oid
+        )));
     }
     let mgf_hash = match params.mask_gen.parameters.as_ref() {
         Some(inner) => hash_of(&inner.oid)?,
@@ -220,7 +270,10 @@ fn hash_of(oid: &ObjectIdentifier) -> Result<OaepHash> {
 
 /// One KeyTransRecipientInfo (RFC 5652 §6.2.1): version 0 with issuerAndSerialNumber, version 2
 /// with subjectKeyIdentifier.
-pub fn key_trans_recipient_info(rid: RecipientIdentifier, encrypted_key: Vec<u8>) -> Result<RecipientInfo> {
+pub fn key_trans_recipient_info(
+    rid: RecipientIdentifier,
+    encrypted_key: Vec<u8>,
+) -> Result<RecipientInfo> {
     let version = match rid {
         RecipientIdentifier::IssuerAndSerialNumber(_) => CmsVersion::V0,
         RecipientIdentifier::SubjectKeyIdentifier(_) => CmsVersion::V2,
@@ -269,7 +322,12 @@ impl<W: Write> EnvelopeWriter<W> {
         let version = 0u8.to_der().map_err(asn1_bug)?;
         let recipient_infos = encode_recipient_infos(&head.recipient_infos)?;
         let mut eci_prefix = oid::DATA.to_der().map_err(asn1_bug)?;
-        eci_prefix.extend(head.content.to_algorithm_identifier()?.to_der().map_err(asn1_bug)?);
+        eci_prefix.extend(
+            head.content
+                .to_algorithm_identifier()?
+                .to_der()
+                .map_err(asn1_bug)?,
+        );
         let mac_len = tlv_len(TAG_LEN as u64);
 
         let content_type = oid::AUTH_ENVELOPED_DATA.to_der().map_err(asn1_bug)?;
@@ -303,7 +361,10 @@ impl<W: Write> EnvelopeWriter<W> {
             }
         }
         out.write_all(&head_bytes)?;
-        Ok(EnvelopeWriter { out, remaining: content_len })
+        Ok(EnvelopeWriter {
+            out,
+            remaining: content_len,
+        })
     }
 
     /// Write the next piece of ciphertext.
@@ -352,8 +413,10 @@ impl<W: Write> EnvelopeWriter<W> {
 }
 
 fn encode_recipient_infos(infos: &[RecipientInfo]) -> Result<Vec<u8>> {
-    let set = cms::enveloped_data::RecipientInfos::try_from(infos.to_vec())
-        .map_err(|e| Error::usage(format!("cannot encode the recipients: {e}")).with_hint("is a recipient given twice?"))?;
+    let set = cms::enveloped_data::RecipientInfos::try_from(infos.to_vec()).map_err(|e| {
+        Error::usage(format!("cannot encode the recipients: {e}"))
+            .with_hint("is a recipient given twice?")
+    })?;
     set.to_der().map_err(asn1_bug)
 }
 
@@ -363,7 +426,11 @@ fn tlv_len(len: u64) -> u64 {
 }
 
 fn length_octets(len: u64) -> usize {
-    if len < 0x80 { 1 } else { 1 + (8 - (len.leading_zeros() / 8) as usize) }
+    if len < 0x80 {
+        1
+    } else {
+        1 + (8 - (len.leading_zeros() / 8) as usize)
+    }
 }
 
 fn push_header(buf: &mut Vec<u8>, tag: u8, len: u64) {
@@ -416,7 +483,11 @@ struct Tlv<R: Read> {
 
 impl<R: Read> Tlv<R> {
     fn new(inner: R) -> Self {
-        Tlv { inner, pos: 0, peeked: None }
+        Tlv {
+            inner,
+            pos: 0,
+            peeked: None,
+        }
     }
 
     fn byte(&mut self) -> Result<u8> {
@@ -448,7 +519,11 @@ impl<R: Read> Tlv<R> {
 
     fn read_exact_raw(&mut self, buf: &mut [u8]) -> Result<()> {
         self.inner.read_exact(buf).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::UnexpectedEof { truncated() } else { e.into() }
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                truncated()
+            } else {
+                e.into()
+            }
         })
     }
 
@@ -477,7 +552,9 @@ impl<R: Read> Tlv<R> {
 
     fn bytes(&mut self, n: u64, max: u64) -> Result<Vec<u8>> {
         if n > max {
-            return Err(Error::data(format!("malformed CMS: an element claims {n} bytes (limit {max})")));
+            return Err(Error::data(format!(
+                "malformed CMS: an element claims {n} bytes (limit {max})"
+            )));
         }
         let mut v = vec![0u8; n as usize];
         let mut filled = 0;
@@ -497,7 +574,9 @@ impl<R: Read> Tlv<R> {
             Some(u64::from(first))
         } else if first == 0x80 {
             if tag & 0x20 == 0 {
-                return Err(Error::data("malformed CMS: indefinite length on a primitive element"));
+                return Err(Error::data(
+                    "malformed CMS: indefinite length on a primitive element",
+                ));
             }
             None
         } else {
@@ -517,7 +596,10 @@ impl<R: Read> Tlv<R> {
     fn expect(&mut self, tag: u8, what: &str) -> Result<TlvHeader> {
         let h = self.header()?;
         if h.tag != tag {
-            return Err(Error::data(format!("malformed CMS: expected {what}, found tag 0x{:02x}", h.tag)));
+            return Err(Error::data(format!(
+                "malformed CMS: expected {what}, found tag 0x{:02x}",
+                h.tag
+            )));
         }
         Ok(h)
     }
@@ -552,9 +634,14 @@ impl<R: Read> Tlv<R> {
         match h.len {
             None => Ok(None),
             Some(len) => {
-                let end = self.pos.checked_add(len).ok_or_else(|| Error::data("malformed CMS: absurd length"))?;
+                let end = self
+                    .pos
+                    .checked_add(len)
+                    .ok_or_else(|| Error::data("malformed CMS: absurd length"))?;
                 if parent.is_some_and(|p| end > p) {
-                    return Err(Error::data("malformed CMS: an element overruns its container"));
+                    return Err(Error::data(
+                        "malformed CMS: an element overruns its container",
+                    ));
                 }
                 Ok(Some(end))
             }
@@ -572,7 +659,9 @@ impl<R: Read> Tlv<R> {
                 let mut out = Vec::with_capacity(16);
                 push_header(&mut out, h.tag, len);
                 if len > max {
-                    return Err(Error::data(format!("malformed CMS: an element claims {len} bytes (limit {max})")));
+                    return Err(Error::data(format!(
+                        "malformed CMS: an element claims {len} bytes (limit {max})"
+                    )));
                 }
                 if h.constructed() {
                     // Children may themselves be indefinite: re-encode them.
@@ -581,7 +670,9 @@ impl<R: Read> Tlv<R> {
                     while self.pos < end {
                         let child = self.header()?;
                         if child.len.is_some_and(|l| self.pos + l > end) {
-                            return Err(Error::data("malformed CMS: an element overruns its container"));
+                            return Err(Error::data(
+                                "malformed CMS: an element overruns its container",
+                            ));
                         }
                         content.extend(self.element(child, max, depth + 1)?);
                     }
@@ -606,7 +697,9 @@ impl<R: Read> Tlv<R> {
                     let child = self.header()?;
                     content.extend(self.element(child, max, depth + 1)?);
                     if content.len() as u64 > max {
-                        return Err(Error::data(format!("malformed CMS: an element exceeds {max} bytes")));
+                        return Err(Error::data(format!(
+                            "malformed CMS: an element exceeds {max} bytes"
+                        )));
                     }
                 }
                 let mut out = Vec::with_capacity(content.len() + 10);
@@ -650,10 +743,15 @@ fn truncated() -> Error {
 /// Where the reader is inside the encrypted content.
 enum ContentState {
     /// Inside a primitive `[0]` with this many bytes left.
-    Primitive { remaining: u64 },
+    Primitive {
+        remaining: u64,
+    },
     /// Inside a constructed `[0]`: a stack of open constructed levels (their ends), and the
     /// remaining bytes of the current primitive chunk.
-    Chunked { stack: Vec<Option<u64>>, chunk_remaining: u64 },
+    Chunked {
+        stack: Vec<Option<u64>>,
+        chunk_remaining: u64,
+    },
     Done,
 }
 
@@ -677,7 +775,9 @@ impl<R: Read> EnvelopeReader<R> {
         }
         let ci = tlv.header()?;
         if ci.tag != 0x30 {
-            return Err(Error::data("the input is not CMS (no ContentInfo SEQUENCE)"));
+            return Err(Error::data(
+                "the input is not CMS (no ContentInfo SEQUENCE)",
+            ));
         }
         let ci_end = tlv.end_of(&ci, None)?;
         let oid_h = tlv.expect(0x06, "a content type")?;
@@ -693,7 +793,11 @@ impl<R: Read> EnvelopeReader<R> {
             oid::SIGNED_DATA => {
                 return Err(Error::data("the message is signed, not encrypted"));
             }
-            other => return Err(Error::data(format!("the message has CMS content type {other}, not authEnvelopedData"))),
+            other => {
+                return Err(Error::data(format!(
+                    "the message has CMS content type {other}, not authEnvelopedData"
+                )));
+            }
         }
         let explicit = tlv.expect(0xA0, "[0] content")?;
         let explicit_end = tlv.end_of(&explicit, ci_end)?;
@@ -703,7 +807,9 @@ impl<R: Read> EnvelopeReader<R> {
         let version_h = tlv.expect(0x02, "the AuthEnvelopedData version")?;
         let version = tlv.element(version_h, 16, 0)?;
         if version != [0x02, 0x01, 0x00] {
-            return Err(Error::data("malformed CMS: AuthEnvelopedData version is not 0"));
+            return Err(Error::data(
+                "malformed CMS: AuthEnvelopedData version is not 0",
+            ));
         }
         let mut next = tlv.header()?;
         if next.tag == 0xA0 {
@@ -719,7 +825,10 @@ impl<R: Read> EnvelopeReader<R> {
         let mut other_recipients = 0;
         while !tlv.at_end(set_end)? {
             if recipients.len() + other_recipients >= limits::MAX_RECIPIENTS {
-                return Err(Error::data(format!("the message has more than {} recipients", limits::MAX_RECIPIENTS)));
+                return Err(Error::data(format!(
+                    "the message has more than {} recipients",
+                    limits::MAX_RECIPIENTS
+                )));
             }
             let h = tlv.header()?;
             if h.tag != 0x30 {
@@ -729,8 +838,9 @@ impl<R: Read> EnvelopeReader<R> {
                 continue;
             }
             let bytes = tlv.element(h, limits::MAX_ELEMENT, 0)?;
-            let ktri = KeyTransRecipientInfo::from_ber(&bytes)
-                .map_err(|e| Error::data(format!("malformed CMS: bad KeyTransRecipientInfo: {e}")))?;
+            let ktri = KeyTransRecipientInfo::from_ber(&bytes).map_err(|e| {
+                Error::data(format!("malformed CMS: bad KeyTransRecipientInfo: {e}"))
+            })?;
             recipients.push(ktri);
         }
         tlv.close(set_end)?;
@@ -741,8 +851,11 @@ impl<R: Read> EnvelopeReader<R> {
         let inner_type = decode_oid(&tlv.element(ct_h, 256, 0)?)?;
         let alg_h = tlv.expect(0x30, "the content-encryption algorithm")?;
         let alg_bytes = tlv.element(alg_h, limits::MAX_ELEMENT, 0)?;
-        let alg = AlgorithmIdentifierOwned::from_der(&alg_bytes)
-            .map_err(|e| Error::data(format!("malformed CMS: bad content-encryption algorithm: {e}")))?;
+        let alg = AlgorithmIdentifierOwned::from_der(&alg_bytes).map_err(|e| {
+            Error::data(format!(
+                "malformed CMS: bad content-encryption algorithm: {e}"
+            ))
+        })?;
         let content = ContentAlgorithm::from_algorithm_identifier(&alg)?;
 
         let c = tlv.header()?;
@@ -753,15 +866,27 @@ impl<R: Read> EnvelopeReader<R> {
             }
             (0xA0, _) => {
                 let end = tlv.end_of(&c, eci_end)?;
-                ContentState::Chunked { stack: vec![end], chunk_remaining: 0 }
+                ContentState::Chunked {
+                    stack: vec![end],
+                    chunk_remaining: 0,
+                }
             }
-            _ => return Err(Error::data("malformed CMS: the encrypted content is missing")),
+            _ => {
+                return Err(Error::data(
+                    "malformed CMS: the encrypted content is missing",
+                ));
+            }
         };
         Ok(EnvelopeReader {
             tlv,
             frames: vec![ci_end, explicit_end, aed_end, eci_end],
             state,
-            head: ParsedHead { recipients, other_recipients, content, content_type: inner_type },
+            head: ParsedHead {
+                recipients,
+                other_recipients,
+                content,
+                content_type: inner_type,
+            },
         })
     }
 
@@ -783,7 +908,10 @@ impl<R: Read> EnvelopeReader<R> {
                     *remaining -= got as u64;
                     return Ok(got);
                 }
-                ContentState::Chunked { stack, chunk_remaining } => {
+                ContentState::Chunked {
+                    stack,
+                    chunk_remaining,
+                } => {
                     if *chunk_remaining > 0 {
                         let n = (*chunk_remaining).min(buf.len() as u64) as usize;
                         let got = self.tlv.read_some(&mut buf[..n])?;
@@ -814,7 +942,11 @@ impl<R: Read> EnvelopeReader<R> {
                             }
                             stack.push(end);
                         }
-                        _ => return Err(Error::data("malformed CMS: unexpected element inside the encrypted content")),
+                        _ => {
+                            return Err(Error::data(
+                                "malformed CMS: unexpected element inside the encrypted content",
+                            ));
+                        }
                     }
                 }
             }
@@ -833,7 +965,9 @@ impl<R: Read> EnvelopeReader<R> {
         let aed_end = self.frames.pop().flatten();
         let mut h = self.tlv.header()?;
         if h.tag == 0xA1 {
-            return Err(Error::data("the message has authenticated attributes, which sealmail does not support"));
+            return Err(Error::data(
+                "the message has authenticated attributes, which sealmail does not support",
+            ));
         }
         if h.tag != 0x04 {
             return Err(Error::data("malformed CMS: expected the mac OCTET STRING"));
@@ -844,7 +978,8 @@ impl<R: Read> EnvelopeReader<R> {
                 // A constructed mac (BER): reassemble it.
                 h.tag = 0x24;
                 let el = self.tlv.element(h, 64, 0)?;
-                let os = OctetString::from_ber(&el).map_err(|e| Error::data(format!("malformed CMS: bad mac: {e}")))?;
+                let os = OctetString::from_ber(&el)
+                    .map_err(|e| Error::data(format!("malformed CMS: bad mac: {e}")))?;
                 os.as_bytes().to_vec()
             }
         };
@@ -858,7 +993,9 @@ impl<R: Read> EnvelopeReader<R> {
         if !self.tlv.at_end(aed_end)? {
             let h = self.tlv.header()?;
             if h.tag != 0xA2 {
-                return Err(Error::data("malformed CMS: unexpected element after the mac"));
+                return Err(Error::data(
+                    "malformed CMS: unexpected element after the mac",
+                ));
             }
             self.tlv.skip(h, 0)?;
         }
@@ -872,7 +1009,8 @@ impl<R: Read> EnvelopeReader<R> {
 }
 
 fn decode_oid(bytes: &[u8]) -> Result<ObjectIdentifier> {
-    ObjectIdentifier::from_der(bytes).map_err(|e| Error::data(format!("malformed CMS: bad object identifier: {e}")))
+    ObjectIdentifier::from_der(bytes)
+        .map_err(|e| Error::data(format!("malformed CMS: bad object identifier: {e}")))
 }
 
 #[cfg(test)]
@@ -881,56 +1019,117 @@ mod tests {
 
     #[test]
     fn der_lengths_are_minimal() {
-        for (len, octets) in [(0u64, 1), (127, 1), (128, 2), (255, 2), (256, 3), (65535, 3), (65536, 4), (1 << 24, 5)] {
+        for (len, octets) in [
+            (0u64, 1),
+            (127, 1),
+            (128, 2),
+            (255, 2),
+            (256, 3),
+            (65535, 3),
+            (65536, 4),
+            (1 << 24, 5),
+        ] {
             let mut v = Vec::new();
             push_header(&mut v, 0x04, len);
             assert_eq!(v.len(), 1 + octets, "len {len}");
             assert_eq!(length_octets(len), octets);
             // der agrees on the header encoding.
-            let h = der::Header::new(der::Tag::OctetString, der::Length::try_from(u32::try_from(len).unwrap()).unwrap());
+            let h = der::Header::new(
+                der::Tag::OctetString,
+                der::Length::try_from(u32::try_from(len).unwrap()).unwrap(),
+            );
             assert_eq!(h.to_der().unwrap(), v);
         }
     }
 
     #[test]
     fn gcm_parameters_always_carry_icvlen() {
-        let alg = ContentAlgorithm::new(ContentCipher::Aes256Gcm, [7u8; 12]).to_algorithm_identifier().unwrap();
+        let alg = ContentAlgorithm::new(ContentCipher::Aes256Gcm, [7u8; 12])
+            .to_algorithm_identifier()
+            .unwrap();
         let der = alg.to_der().unwrap();
         // ... SEQUENCE { OCTET STRING (12) nonce, INTEGER 16 }
-        assert!(der.ends_with(&[0x30, 0x11, 0x04, 0x0c, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0x02, 0x01, 0x10]));
-        assert_eq!(ContentAlgorithm::from_algorithm_identifier(&alg).unwrap().tag_len, 16);
+        assert!(der.ends_with(&[
+            0x30, 0x11, 0x04, 0x0c, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0x02, 0x01, 0x10
+        ]));
+        assert_eq!(
+            ContentAlgorithm::from_algorithm_identifier(&alg)
+                .unwrap()
+                .tag_len,
+            16
+        );
     }
 
     #[test]
     fn gcm_icvlen_defaults_to_12() {
-        let params = GcmParameters { nonce: OctetString::new(vec![1u8; 12]).unwrap(), icv_len: None };
-        let alg = AlgorithmIdentifierOwned { oid: oid::AES128_GCM, parameters: Some(der::Any::encode_from(&params).unwrap()) };
+        let params = GcmParameters {
+            nonce: OctetString::new(vec![1u8; 12]).unwrap(),
+            icv_len: None,
+        };
+        let alg = AlgorithmIdentifierOwned {
+            oid: oid::AES128_GCM,
+            parameters: Some(der::Any::encode_from(&params).unwrap()),
+        };
         let parsed = ContentAlgorithm::from_algorithm_identifier(&alg).unwrap();
-        assert_eq!((parsed.cipher, parsed.tag_len), (ContentCipher::Aes128Gcm, 12));
+        assert_eq!(
+            (parsed.cipher, parsed.tag_len),
+            (ContentCipher::Aes128Gcm, 12)
+        );
     }
 
     #[test]
     fn chacha_nonce_must_be_12_bytes() {
         let nonce = OctetString::new(vec![1u8; 8]).unwrap();
-        let alg = AlgorithmIdentifierOwned { oid: oid::CHACHA20_POLY1305, parameters: Some(der::Any::encode_from(&nonce).unwrap()) };
-        assert_eq!(ContentAlgorithm::from_algorithm_identifier(&alg).unwrap_err().exit_code(), 65);
+        let alg = AlgorithmIdentifierOwned {
+            oid: oid::CHACHA20_POLY1305,
+            parameters: Some(der::Any::encode_from(&nonce).unwrap()),
+        };
+        assert_eq!(
+            ContentAlgorithm::from_algorithm_identifier(&alg)
+                .unwrap_err()
+                .exit_code(),
+            65
+        );
     }
 
     #[test]
     fn oaep_sha256_parameters_round_trip_and_sha1_defaults_are_read() {
         let alg = oaep_sha256_algorithm().unwrap();
-        assert_eq!(oaep_params_of(&alg).unwrap(), OaepParams { hash: OaepHash::Sha256, mgf_hash: OaepHash::Sha256 });
+        assert_eq!(
+            oaep_params_of(&alg).unwrap(),
+            OaepParams {
+                hash: OaepHash::Sha256,
+                mgf_hash: OaepHash::Sha256
+            }
+        );
         // openssl's -keyopt rsa_padding_mode:oaep writes an empty SEQUENCE (all defaults).
-        let empty = AlgorithmIdentifierOwned { oid: oid::RSAES_OAEP, parameters: Some(der::Any::new(der::Tag::Sequence, Vec::<u8>::new()).unwrap()) };
-        assert_eq!(oaep_params_of(&empty).unwrap(), OaepParams { hash: OaepHash::Sha1, mgf_hash: OaepHash::Sha1 });
-        let v15 = AlgorithmIdentifierOwned { oid: oid::RSA_ENCRYPTION, parameters: None };
-        assert!(oaep_params_of(&v15).unwrap_err().message().contains("PKCS#1 v1.5"));
+        let empty = AlgorithmIdentifierOwned {
+            oid: oid::RSAES_OAEP,
+            parameters: Some(der::Any::new(der::Tag::Sequence, Vec::<u8>::new()).unwrap()),
+        };
+        assert_eq!(
+            oaep_params_of(&empty).unwrap(),
+            OaepParams {
+                hash: OaepHash::Sha1,
+                mgf_hash: OaepHash::Sha1
+            }
+        );
+        let v15 = AlgorithmIdentifierOwned {
+            oid: oid::RSA_ENCRYPTION,
+            parameters: None,
+        };
+        assert!(
+            oaep_params_of(&v15)
+                .unwrap_err()
+                .message()
+                .contains("PKCS#1 v1.5")
+        );
     }
 
     fn sample_head() -> EnvelopeHead {
-        let rid = RecipientIdentifier::SubjectKeyIdentifier(x509_cert::ext::pkix::SubjectKeyIdentifier(
-            OctetString::new(vec![0xAB; 20]).unwrap(),
-        ));
+        let rid = RecipientIdentifier::SubjectKeyIdentifier(
+            x509_cert::ext::pkix::SubjectKeyIdentifier(OctetString::new(vec![0xAB; 20]).unwrap()),
+        );
         EnvelopeHead {
             recipient_infos: vec![key_trans_recipient_info(rid, vec![0x55; 256]).unwrap()],
             content: ContentAlgorithm::new(ContentCipher::ChaCha20Poly1305, [9u8; 12]),
@@ -970,7 +1169,13 @@ mod tests {
         let ci = cms::content_info::ContentInfo::from_der(&bytes).unwrap();
         assert_eq!(ci.content_type, oid::AUTH_ENVELOPED_DATA);
         let aed: cms::authenveloped_data::AuthEnvelopedData = ci.content.decode_as().unwrap();
-        assert_eq!(aed.auth_encrypted_content_info.encrypted_content.unwrap().as_bytes(), &content[..]);
+        assert_eq!(
+            aed.auth_encrypted_content_info
+                .encrypted_content
+                .unwrap()
+                .as_bytes(),
+            &content[..]
+        );
         assert_eq!(aed.mac.as_bytes(), &[0xEE; 16]);
         assert_eq!(aed.version, CmsVersion::V0);
     }
@@ -980,8 +1185,17 @@ mod tests {
         let content = vec![0x42u8; 5000];
         let bytes = write(&content, false, 1000);
         let ci = cms::content_info::ContentInfo::from_ber(&bytes).unwrap();
-        let aed: cms::authenveloped_data::AuthEnvelopedData = ci.content.decode_as_encoding(der::EncodingRules::Ber).unwrap();
-        assert_eq!(aed.auth_encrypted_content_info.encrypted_content.unwrap().as_bytes(), &content[..]);
+        let aed: cms::authenveloped_data::AuthEnvelopedData = ci
+            .content
+            .decode_as_encoding(der::EncodingRules::Ber)
+            .unwrap();
+        assert_eq!(
+            aed.auth_encrypted_content_info
+                .encrypted_content
+                .unwrap()
+                .as_bytes(),
+            &content[..]
+        );
     }
 
     #[test]
@@ -1024,7 +1238,10 @@ mod tests {
 
     #[test]
     fn enveloped_data_and_signed_data_are_refused_by_name() {
-        for (oid, word) in [(oid::ENVELOPED_DATA, "EnvelopedData"), (oid::SIGNED_DATA, "signed")] {
+        for (oid, word) in [
+            (oid::ENVELOPED_DATA, "EnvelopedData"),
+            (oid::SIGNED_DATA, "signed"),
+        ] {
             let mut bytes = vec![0x30, 0x80];
             bytes.extend(oid.to_der().unwrap());
             let err = read_all(&bytes, 16).unwrap_err();

@@ -17,7 +17,8 @@ use std::path::Path;
 /// attachments, not the bulk path).
 pub fn build(compose: &Compose, body: &[u8]) -> Result<Vec<u8>> {
     let body = std::str::from_utf8(body).map_err(|_| {
-        Error::data("the message body is not UTF-8 text").with_hint("send binary data as an attachment with --attach FILE")
+        Error::data("the message body is not UTF-8 text")
+            .with_hint("send binary data as an attachment with --attach FILE")
     })?;
     let mut builder = MessageBuilder::new();
     if let Some(from) = &compose.from {
@@ -35,16 +36,24 @@ pub fn build(compose: &Compose, body: &[u8]) -> Result<Vec<u8>> {
     builder = builder.text_body(body);
     for path in &compose.attach {
         let data = std::fs::read(path).map_err(|e| Error::read_file(path, &e))?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "attachment".into());
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "attachment".into());
         builder = builder.attachment(guess_content_type(path), name, data);
     }
-    builder.write_to_vec().map_err(|e| Error::io(format!("cannot build the message: {e}")))
+    builder
+        .write_to_vec()
+        .map_err(|e| Error::io(format!("cannot build the message: {e}")))
 }
 
 /// One address as given on the command line: `alice@example.org` or `Alice <alice@example.org>`.
 fn address(value: &str) -> Result<Address<'static>> {
     let parsed = parse_address_field(value)?;
-    let first = parsed.into_iter().next().ok_or_else(|| bad_address(value))?;
+    let first = parsed
+        .into_iter()
+        .next()
+        .ok_or_else(|| bad_address(value))?;
     Ok(match first.0 {
         Some(name) => Address::new_address(Some(name), first.1),
         None => Address::new_address(None::<String>, first.1),
@@ -70,7 +79,9 @@ fn parse_address_field(value: &str) -> Result<Vec<(Option<String>, String)>> {
         return Err(bad_address(value));
     }
     let raw = format!("To: {value}\r\n\r\n");
-    let message = MessageParser::default().parse_headers(raw.as_bytes()).ok_or_else(|| bad_address(value))?;
+    let message = MessageParser::default()
+        .parse_headers(raw.as_bytes())
+        .ok_or_else(|| bad_address(value))?;
     let list = message.to().map(collect_addresses).unwrap_or_default();
     if list.is_empty() || list.iter().any(|(_, a)| !a.contains('@')) {
         return Err(bad_address(value));
@@ -81,7 +92,10 @@ fn parse_address_field(value: &str) -> Result<Vec<(Option<String>, String)>> {
 fn collect_addresses(address: &mail_parser::Address<'_>) -> Vec<(Option<String>, String)> {
     address
         .iter()
-        .filter_map(|a| a.address().map(|addr| (a.name().map(str::to_string), addr.to_string())))
+        .filter_map(|a| {
+            a.address()
+                .map(|addr| (a.name().map(str::to_string), addr.to_string()))
+        })
         .collect()
 }
 
@@ -99,20 +113,30 @@ pub fn header_addresses(header_section: &[u8]) -> Result<HeaderAddresses> {
         .parse_headers(header_section)
         .ok_or_else(|| Error::data("cannot read the message's address headers"))?;
     let mut recipients: Vec<String> = Vec::new();
-    for field in [message.to(), message.cc(), message.bcc()].into_iter().flatten() {
+    for field in [message.to(), message.cc(), message.bcc()]
+        .into_iter()
+        .flatten()
+    {
         for (_, a) in collect_addresses(field) {
             if !recipients.iter().any(|r| r.eq_ignore_ascii_case(&a)) {
                 recipients.push(a);
             }
         }
     }
-    let from = message.from().and_then(|f| collect_addresses(f).into_iter().next()).map(|(_, a)| a);
+    let from = message
+        .from()
+        .and_then(|f| collect_addresses(f).into_iter().next())
+        .map(|(_, a)| a);
     Ok(HeaderAddresses { recipients, from })
 }
 
 /// A content type for an attachment from its file name; application/octet-stream when unsure.
 fn guess_content_type(path: &Path) -> &'static str {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
     match ext.as_str() {
         "txt" | "log" | "text" => "text/plain",
         "csv" => "text/csv",
@@ -149,7 +173,10 @@ mod tests {
     fn a_plain_body_becomes_a_complete_text_message() {
         let compose = Compose {
             from: Some("CI <ci@example.org>".into()),
-            to: vec!["ops@example.org".into(), "Dev Team <dev@example.org>".into()],
+            to: vec![
+                "ops@example.org".into(),
+                "Dev Team <dev@example.org>".into(),
+            ],
             cc: vec![],
             subject: Some("Build 42 — passed ✓".into()),
             attach: vec![],
@@ -159,10 +186,16 @@ mod tests {
         assert_eq!(m.subject(), Some("Build 42 — passed ✓"));
         assert!(m.date().is_some());
         assert!(m.message_id().is_some());
-        assert_eq!(m.from().unwrap().first().unwrap().address(), Some("ci@example.org"));
+        assert_eq!(
+            m.from().unwrap().first().unwrap().address(),
+            Some("ci@example.org")
+        );
         let to: Vec<_> = m.to().unwrap().iter().filter_map(|a| a.address()).collect();
         assert_eq!(to, ["ops@example.org", "dev@example.org"]);
-        assert_eq!(m.body_text(0).unwrap().replace("\r\n", "\n"), "all green\nbye\n");
+        assert_eq!(
+            m.body_text(0).unwrap().replace("\r\n", "\n"),
+            "all green\nbye\n"
+        );
         let text = String::from_utf8_lossy(&raw);
         assert!(text.contains("MIME-Version: 1.0"));
         assert!(text.contains("charset=utf-8"), "{text}");
@@ -176,7 +209,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.pdf");
         std::fs::write(&path, [0u8, 1, 2, 255]).unwrap();
-        let compose = Compose { to: vec!["a@example.org".into()], attach: vec![path], ..Default::default() };
+        let compose = Compose {
+            to: vec!["a@example.org".into()],
+            attach: vec![path],
+            ..Default::default()
+        };
         let raw = build(&compose, b"see attached").unwrap();
         let m = parse(&raw);
         assert_eq!(m.attachment_count(), 1);
@@ -189,16 +226,31 @@ mod tests {
 
     #[test]
     fn a_missing_attachment_is_exit_66_and_a_non_utf8_body_exit_65() {
-        let compose = Compose { attach: vec!["/nonexistent/x.bin".into()], ..Default::default() };
+        let compose = Compose {
+            attach: vec!["/nonexistent/x.bin".into()],
+            ..Default::default()
+        };
         assert_eq!(build(&compose, b"x").unwrap_err().exit_code(), 66);
-        assert_eq!(build(&Compose::default(), &[0xff, 0xfe]).unwrap_err().exit_code(), 65);
+        assert_eq!(
+            build(&Compose::default(), &[0xff, 0xfe])
+                .unwrap_err()
+                .exit_code(),
+            65
+        );
     }
 
     #[test]
     fn bad_addresses_are_usage_errors() {
         for bad in ["not an address", "", "a@b\r\nBcc: evil@example.org"] {
-            let compose = Compose { to: vec![bad.into()], ..Default::default() };
-            assert_eq!(build(&compose, b"x").unwrap_err().exit_code(), 64, "{bad:?}");
+            let compose = Compose {
+                to: vec![bad.into()],
+                ..Default::default()
+            };
+            assert_eq!(
+                build(&compose, b"x").unwrap_err().exit_code(),
+                64,
+                "{bad:?}"
+            );
         }
     }
 
@@ -206,7 +258,10 @@ mod tests {
     fn header_addresses_collect_to_cc_bcc_once_and_from() {
         let header = b"From: Me <me@example.org>\r\nTo: a@example.org, B <b@example.org>\r\nCc: A@example.org\r\nBcc: c@example.org\r\n\r\n";
         let got = header_addresses(header).unwrap();
-        assert_eq!(got.recipients, ["a@example.org", "b@example.org", "c@example.org"]);
+        assert_eq!(
+            got.recipients,
+            ["a@example.org", "b@example.org", "c@example.org"]
+        );
         assert_eq!(got.from.as_deref(), Some("me@example.org"));
     }
 }

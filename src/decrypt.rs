@@ -30,7 +30,11 @@ pub struct DecryptPlan {
     pub entity: bool,
 }
 
-pub fn decrypt(plan: &DecryptPlan, input: Box<dyn BufRead + '_>, out: &mut dyn Write) -> Result<()> {
+pub fn decrypt(
+    plan: &DecryptPlan,
+    input: Box<dyn BufRead + '_>,
+    out: &mut dyn Write,
+) -> Result<()> {
     let opened = smime::open_envelope(input, plan.inform)?;
     let mut envelope = EnvelopeReader::open(opened.cms)?;
     let session_key = unwrap_session_key(&envelope.head, &plan.identities)?;
@@ -52,10 +56,22 @@ pub fn decrypt(plan: &DecryptPlan, input: Box<dyn BufRead + '_>, out: &mut dyn W
     verifier.verify(&tag)?;
 
     // Pass 2: the content is authentic; decrypt it and restore the message.
-    let plaintext = Plaintext { spool: spool.into_reader()?, decryptor: Decryptor::new(&session_key, &nonce) };
+    let plaintext = Plaintext {
+        spool: spool.into_reader()?,
+        decryptor: Decryptor::new(&session_key, &nonce),
+    };
     let line_ending = opened.line_ending.unwrap_or(LineEnding::Lf);
-    let outer = if plan.entity { None } else { opened.header_section.as_deref() };
-    restore(std::io::BufReader::with_capacity(CHUNK, plaintext), outer, line_ending, out)
+    let outer = if plan.entity {
+        None
+    } else {
+        opened.header_section.as_deref()
+    };
+    restore(
+        std::io::BufReader::with_capacity(CHUNK, plaintext),
+        outer,
+        line_ending,
+        out,
+    )
 }
 
 /// Find the RecipientInfo meant for one of our identities and unwrap the session key: first by
@@ -79,7 +95,10 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
         }
     }
     if !matched {
-        let pairs = head.recipients.iter().flat_map(|k| identities.iter().map(move |i| (i, k)));
+        let pairs = head
+            .recipients
+            .iter()
+            .flat_map(|k| identities.iter().map(move |i| (i, k)));
         for (identity, ktri) in pairs.take(MAX_BLIND_TRIES) {
             if let Ok(key) = try_unwrap(identity, ktri, cipher) {
                 return Ok(key);
@@ -89,16 +108,27 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
     if let Some(e) = last_error.filter(|e| e.kind() != crate::Kind::NoPermission) {
         return Err(e);
     }
-    let who: Vec<String> = head.recipients.iter().map(|k| keys::describe_recipient_id(&k.rid)).collect();
+    let who: Vec<String> = head
+        .recipients
+        .iter()
+        .map(|k| keys::describe_recipient_id(&k.rid))
+        .collect();
     let names: Vec<&str> = identities.iter().map(|i| i.source.as_str()).collect();
-    let mut err = Error::no_permission(format!("none of the identities ({}) can decrypt this message", names.join(", ")));
+    let mut err = Error::no_permission(format!(
+        "none of the identities ({}) can decrypt this message",
+        names.join(", ")
+    ));
     if !who.is_empty() {
         err = err.with_hint(format!("it is encrypted to: {}", who.join("; ")));
     }
     Err(err)
 }
 
-fn try_unwrap(identity: &Identity, ktri: &cms::KeyTransRecipientInfo, cipher: crate::aead::ContentCipher) -> Result<SessionKey> {
+fn try_unwrap(
+    identity: &Identity,
+    ktri: &cms::KeyTransRecipientInfo,
+    cipher: crate::aead::ContentCipher,
+) -> Result<SessionKey> {
     let params = cms::oaep_params_of(&ktri.key_enc_alg)?;
     let key = identity.unwrap_key(ktri.enc_key.as_bytes(), params)?;
     SessionKey::from_unwrapped(cipher, key)
@@ -106,19 +136,38 @@ fn try_unwrap(identity: &Identity, ktri: &cms::KeyTransRecipientInfo, cipher: cr
 
 /// Write the decrypted entity: the restored whole message, or the entity alone. Content that is
 /// not a MIME entity at all (raw data someone encrypted with `openssl cms`) is written as it is.
-fn restore(mut plaintext: impl BufRead, outer: Option<&[u8]>, line_ending: LineEnding, out: &mut dyn Write) -> Result<()> {
+fn restore(
+    mut plaintext: impl BufRead,
+    outer: Option<&[u8]>,
+    line_ending: LineEnding,
+    out: &mut dyn Write,
+) -> Result<()> {
     let mut head = Vec::new();
-    (&mut plaintext).take(message::MAX_HEADER_SECTION as u64 + 4).read_to_end(&mut head)?;
+    (&mut plaintext)
+        .take(message::MAX_HEADER_SECTION as u64 + 4)
+        .read_to_end(&mut head)?;
     let mut cursor = std::io::Cursor::new(&head[..]);
     let (header, body_start, form) = match message::read_header_section(&mut cursor) {
         Ok(inner) => {
             let restored = message::restore(outer, &inner, line_ending)?;
-            (restored.header_section, cursor.position() as usize, restored.body)
+            (
+                restored.header_section,
+                cursor.position() as usize,
+                restored.body,
+            )
         }
         Err(_) => (Vec::new(), 0, BodyForm::Binary),
     };
     out.write_all(&header)?;
-    let mut body = BodyWriter { form: if line_ending == LineEnding::Lf { form } else { BodyForm::Binary }, decanon: Decanonicalizer::default(), buf: Vec::new() };
+    let mut body = BodyWriter {
+        form: if line_ending == LineEnding::Lf {
+            form
+        } else {
+            BodyForm::Binary
+        },
+        decanon: Decanonicalizer::default(),
+        buf: Vec::new(),
+    };
     body.write(&head[body_start..], out)?;
     let mut chunk = vec![0u8; CHUNK];
     loop {
@@ -198,8 +247,11 @@ impl Spool {
 }
 
 fn spool_error(e: std::io::Error) -> Error {
-    Error::io(format!("cannot spool the ciphertext to a temporary file: {}", crate::error::io_reason(&e)))
-        .with_hint("set TMPDIR to a directory with free space")
+    Error::io(format!(
+        "cannot spool the ciphertext to a temporary file: {}",
+        crate::error::io_reason(&e)
+    ))
+    .with_hint("set TMPDIR to a directory with free space")
 }
 
 /// Decrypted bytes, produced only from verified ciphertext.
@@ -244,7 +296,12 @@ pub fn inspect(input: Box<dyn BufRead + '_>, inform: InForm) -> Result<Inspectio
     }
     let head = envelope.head.clone();
     envelope.finish()?;
-    Ok(Inspection { form, head, content_len, outer_header_section: opened.header_section })
+    Ok(Inspection {
+        form,
+        head,
+        content_len,
+        outer_header_section: opened.header_section,
+    })
 }
 
 impl std::fmt::Display for Inspection {
@@ -252,18 +309,38 @@ impl std::fmt::Display for Inspection {
         let c = &self.head.content;
         writeln!(f, "format: {}", self.form)?;
         writeln!(f, "content type: authEnvelopedData (RFC 5083)")?;
-        writeln!(f, "cipher: {} ({}-byte nonce, {}-byte tag)", c.cipher.name(), c.nonce.len(), c.tag_len)?;
+        writeln!(
+            f,
+            "cipher: {} ({}-byte nonce, {}-byte tag)",
+            c.cipher.name(),
+            c.nonce.len(),
+            c.tag_len
+        )?;
         writeln!(f, "encrypted content: {} bytes", self.content_len)?;
-        writeln!(f, "recipients: {}", self.head.recipients.len() + self.head.other_recipients)?;
+        writeln!(
+            f,
+            "recipients: {}",
+            self.head.recipients.len() + self.head.other_recipients
+        )?;
         for (i, k) in self.head.recipients.iter().enumerate() {
             let alg = match cms::oaep_params_of(&k.key_enc_alg) {
                 Ok(p) => format!("RSAES-OAEP ({:?}, MGF1-{:?})", p.hash, p.mgf_hash),
                 Err(e) => e.message().to_string(),
             };
-            writeln!(f, "  {}. {}; {}", i + 1, keys::describe_recipient_id(&k.rid), alg)?;
+            writeln!(
+                f,
+                "  {}. {}; {}",
+                i + 1,
+                keys::describe_recipient_id(&k.rid),
+                alg
+            )?;
         }
         if self.head.other_recipients > 0 {
-            writeln!(f, "  (+{} recipients of kinds sealmail does not use: key agreement, KEK or password)", self.head.other_recipients)?;
+            writeln!(
+                f,
+                "  (+{} recipients of kinds sealmail does not use: key agreement, KEK or password)",
+                self.head.other_recipients
+            )?;
         }
         Ok(())
     }

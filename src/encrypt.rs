@@ -40,7 +40,8 @@ pub struct Source<'a> {
 
 pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + '_>) -> Result<()> {
     if plan.recipients.is_empty() {
-        return Err(Error::usage("no recipients").with_hint("give at least one -r CERT, -R FILE or --header-recipients"));
+        return Err(Error::usage("no recipients")
+            .with_hint("give at least one -r CERT, -R FILE or --header-recipients"));
     }
 
     // The message: its header section decides what stays outside and what is sealed.
@@ -56,11 +57,16 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
 
     // The body's length, when it can be known without holding it, makes the envelope DER.
     let mut ahead = Vec::new();
-    (&mut source.reader).take(READ_AHEAD as u64).read_to_end(&mut ahead)?;
+    (&mut source.reader)
+        .take(READ_AHEAD as u64)
+        .read_to_end(&mut ahead)?;
     let body_len = if ahead.len() < READ_AHEAD {
         Some(canonical_len(&ahead, split.body))
     } else {
-        source.path.map(|p| measure_body(p, header_section.len() as u64, split.body)).transpose()?
+        source
+            .path
+            .map(|p| measure_body(p, header_section.len() as u64, split.body))
+            .transpose()?
     };
     let content_len = body_len.map(|n| split.inner_header_section.len() as u64 + n);
 
@@ -99,7 +105,13 @@ fn split_message(header_section: &[u8], plan: &EncryptPlan) -> Result<SplitMessa
         return message::split(header_section, plan.protection);
     }
     // A bare entity: all of its headers are sealed, nothing stays outside.
-    let mut split = message::split(header_section, Protection { protect: false, keep_subject: true })?;
+    let mut split = message::split(
+        header_section,
+        Protection {
+            protect: false,
+            keep_subject: true,
+        },
+    )?;
     let mut inner = Vec::with_capacity(header_section.len() + 64);
     Canonicalizer::default().push(header_section, &mut inner);
     if !inner.ends_with(b"\r\n\r\n") {
@@ -115,7 +127,10 @@ fn split_message(header_section: &[u8], plan: &EncryptPlan) -> Result<SplitMessa
 }
 
 /// RSA-OAEP-wrap the session key for each recipient; the same recipient given twice counts once.
-fn wrap_for_recipients(key: &SessionKey, recipients: &[Recipient]) -> Result<Vec<cms::RecipientInfo>> {
+fn wrap_for_recipients(
+    key: &SessionKey,
+    recipients: &[Recipient],
+) -> Result<Vec<cms::RecipientInfo>> {
     let mut infos = Vec::with_capacity(recipients.len());
     let mut seen = Vec::with_capacity(recipients.len());
     for recipient in recipients {
@@ -124,7 +139,10 @@ fn wrap_for_recipients(key: &SessionKey, recipients: &[Recipient]) -> Result<Vec
         }
         seen.push(&recipient.id);
         let wrapped = recipient.wrap(key.as_bytes())?;
-        infos.push(cms::key_trans_recipient_info(recipient.id.clone(), wrapped)?);
+        infos.push(cms::key_trans_recipient_info(
+            recipient.id.clone(),
+            wrapped,
+        )?);
     }
     Ok(infos)
 }
@@ -148,7 +166,9 @@ fn measure_body(path: &Path, offset: u64, form: BodyForm) -> Result<u64> {
         BodyForm::Binary => Ok(file.metadata()?.len().saturating_sub(offset)),
         BodyForm::Text => {
             file.seek(SeekFrom::Start(offset))?;
-            Ok(crate::entity::canonical_len(std::io::BufReader::with_capacity(CHUNK, file))?)
+            Ok(crate::entity::canonical_len(
+                std::io::BufReader::with_capacity(CHUNK, file),
+            )?)
         }
     }
 }
@@ -162,7 +182,11 @@ struct BodyStream {
 
 impl BodyStream {
     fn new(form: BodyForm) -> Self {
-        BodyStream { form, canon: Canonicalizer::default(), done: false }
+        BodyStream {
+            form,
+            canon: Canonicalizer::default(),
+            done: false,
+        }
     }
     fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
         match self.form {

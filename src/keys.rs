@@ -66,7 +66,11 @@ impl Identity {
     pub fn matches(&self, rid: &RecipientIdentifier) -> bool {
         self.ids.contains(rid)
     }
-    pub fn unwrap_key(&self, encrypted_key: &[u8], params: OaepParams) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn unwrap_key(
+        &self,
+        encrypted_key: &[u8],
+        params: OaepParams,
+    ) -> Result<Zeroizing<Vec<u8>>> {
         let _ = (encrypted_key, params);
         todo!()
     }
@@ -77,7 +81,10 @@ pub trait PassphraseSource {
     fn passphrase(&mut self, key_file: &str) -> Result<Zeroizing<String>>;
 }
 
-pub fn load_identity_file(path: &Path, passphrase: &mut dyn PassphraseSource) -> Result<Vec<Identity>> {
+pub fn load_identity_file(
+    path: &Path,
+    passphrase: &mut dyn PassphraseSource,
+) -> Result<Vec<Identity>> {
     let _ = (path, passphrase);
     todo!()
 }

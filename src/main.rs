@@ -12,12 +12,19 @@ fn main() -> ExitCode {
     };
     let request = match cli.command {
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "sealmail", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "sealmail",
+                &mut std::io::stdout(),
+            );
             return ExitCode::SUCCESS;
         }
         command => command.into_request(),
     };
-    let Some(request) = request else { return ExitCode::SUCCESS };
+    let Some(request) = request else {
+        return ExitCode::SUCCESS;
+    };
     match sealmail::app::run(request) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -45,7 +52,10 @@ fn usage_error(err: clap::Error) -> ExitCode {
         }
         _ => {
             let rendered = err.render().to_string();
-            let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid usage");
+            let first = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid usage");
             let first = first.strip_prefix("error: ").unwrap_or(first);
             eprintln!("sealmail: error: {first}");
             eprintln!("sealmail: hint: see 'sealmail --help' (or 'sealmail COMMAND --help')");

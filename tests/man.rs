@@ -11,7 +11,9 @@ use std::path::Path;
 fn render() -> Vec<u8> {
     let cmd = Cli::command();
     let mut out = Vec::new();
-    let man = clap_mangen::Man::new(cmd.clone()).date("").source(format!("sealmail {}", env!("CARGO_PKG_VERSION")));
+    let man = clap_mangen::Man::new(cmd.clone())
+        .date("")
+        .source(format!("sealmail {}", env!("CARGO_PKG_VERSION")));
     man.render_title(&mut out).unwrap();
     man.render_name_section(&mut out).unwrap();
     man.render_synopsis_section(&mut out).unwrap();
@@ -53,7 +55,15 @@ fn man_page_is_current() {
 #[test]
 fn man_page_documents_every_command_and_exit_codes() {
     let page = String::from_utf8(render()).unwrap();
-    for word in ["sealmail encrypt", "sealmail decrypt", "sealmail keygen", "sealmail inspect", "\\-\\-recipient", "\\-\\-identity", "sysexits"] {
+    for word in [
+        "sealmail encrypt",
+        "sealmail decrypt",
+        "sealmail keygen",
+        "sealmail inspect",
+        "\\-\\-recipient",
+        "\\-\\-identity",
+        "sysexits",
+    ] {
         assert!(page.contains(word), "man page lacks {word}");
     }
 }
