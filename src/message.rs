@@ -22,7 +22,16 @@
 //!   appended, the user-facing fields ([`PROTECTED_FIELDS`]) are copied inside, the outer Subject
 //!   becomes `[...]` (RFC 9788's baseline confidentiality policy; `keep_subject` keeps it), and
 //!   for every user-facing field left outside an `HP-Outer: Name: value` field inside records
-//!   exactly what the outside says, the obscured Subject included.
+//!   exactly what the outside says, the obscured Subject included. HP-Outer is written for the
+//!   protected fields only, not for trace and other fields (Received, DKIM-Signature, X-*): those
+//!   are not copied inside, so there is no inner value to compare them with, and leaving them out
+//!   keeps the inner header section within [`MAX_HEADER_SECTION`], the limit decrypt reads it with.
+//!   Only the Subject is obscured (SPEC §3); every other outer field stays as it was, since only
+//!   the fields copied inside could be restored from there.
+//!
+//! The round trip (SPEC §3) holds because every change is undone by [`restore`]: the hp parameter
+//! is cut back out, the implicit Content-Type dropped, the inner copies of the protected fields
+//! take the place of the outer ones, and HP-Outer stays inside.
 
 use crate::entity::{to_crlf, to_lf};
 use crate::error::{Error, Result};
