@@ -61,11 +61,12 @@ pub fn decrypt(
         decryptor: Decryptor::new(&session_key, &nonce),
     };
     let line_ending = opened.line_ending.unwrap_or(LineEnding::Lf);
-    let outer = if plan.entity {
-        None
-    } else {
-        opened.header_section.as_deref()
-    };
+    // A bare S/MIME part (no routing fields, as openssl writes it) has nothing to merge: the
+    // inner entity is the message.
+    let outer = opened
+        .header_section
+        .as_deref()
+        .filter(|h| !plan.entity && message::is_whole_message(h));
     restore(
         std::io::BufReader::with_capacity(CHUNK, plaintext),
         outer,
