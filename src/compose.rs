@@ -33,6 +33,9 @@ pub fn build(compose: &Compose, body: &[u8]) -> Result<Vec<u8>> {
     if let Some(subject) = &compose.subject {
         builder = builder.subject(subject.as_str());
     }
+    // mail-builder writes CRLF headers; the body follows suit so the message is consistent.
+    let body = String::from_utf8(crate::entity::to_crlf(body.as_bytes()))
+        .unwrap_or_else(|_| body.to_string());
     builder = builder.text_body(body);
     for path in &compose.attach {
         let data = std::fs::read(path).map_err(|e| Error::read_file(path, &e))?;
@@ -164,6 +167,7 @@ fn guess_content_type(path: &Path) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mail_parser::MimeHeaders;
 
     fn parse(bytes: &[u8]) -> mail_parser::Message<'_> {
         MessageParser::default().parse(bytes).expect("a message")
@@ -198,7 +202,9 @@ mod tests {
         );
         let text = String::from_utf8_lossy(&raw);
         assert!(text.contains("MIME-Version: 1.0"));
-        assert!(text.contains("charset=utf-8"), "{text}");
+        assert!(text.contains("charset=\"utf-8\""), "{text}");
+        // One line-ending convention throughout: the body is CRLF like mail-builder's headers.
+        assert!(text.contains("all green\r\nbye\r\n"), "{text}");
         // Non-ASCII subject is an encoded-word, never raw 8-bit in a header.
         let header_end = text.find("\r\n\r\n").unwrap();
         assert!(text[..header_end].is_ascii());

@@ -11,7 +11,11 @@ fn encrypt(args: &[&str], input: &[u8]) -> Vec<u8> {
     let mut cmd = sealmail();
     cmd.arg("encrypt").args(args);
     let out = run(cmd, input);
-    assert!(out.status.success(), "encrypt {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "encrypt {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -29,14 +33,28 @@ fn alice_crt() -> String {
 fn round_trip_both_ciphers_every_output_form() {
     for cipher in ["chacha20-poly1305", "aes-256-gcm", "aes-128-gcm"] {
         for form in ["smime", "pem", "der"] {
-            let sealed = encrypt(&["-r", &alice_crt(), "--cipher", cipher, "--outform", form], MESSAGE);
+            let sealed = encrypt(
+                &["-r", &alice_crt(), "--cipher", cipher, "--outform", form],
+                MESSAGE,
+            );
             let out = decrypt(&fixture("interop/alice.key"), &sealed);
-            assert!(out.status.success(), "{cipher} {form}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{cipher} {form}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             if form == "smime" {
-                assert_eq!(String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(MESSAGE), "{cipher} {form}");
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(MESSAGE),
+                    "{cipher} {form}"
+                );
             } else {
                 // PEM/DER carry no outer headers: the output is the inner entity.
-                assert!(out.stdout.ends_with(b"\n\nNoon at the usual place?\n"), "{cipher} {form}");
+                assert!(
+                    out.stdout.ends_with(b"\n\nNoon at the usual place?\n"),
+                    "{cipher} {form}"
+                );
             }
         }
     }
@@ -81,7 +99,10 @@ fn crlf_messages_come_back_crlf() {
     let crlf = lf_to_crlf(MESSAGE);
     let sealed = encrypt(&["-r", &alice_crt()], &crlf);
     assert!(sealed.windows(2).any(|w| w == b"\r\n"));
-    assert!(!sealed.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'), "bare LF in CRLF output");
+    assert!(
+        !sealed.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'),
+        "bare LF in CRLF output"
+    );
     let out = decrypt(&fixture("interop/alice.key"), &sealed);
     assert_eq!(out.stdout, crlf);
 }
@@ -96,12 +117,23 @@ fn output_file_is_written_atomically_and_decrypted_files_are_0600() {
     assert!(run(cmd, MESSAGE).status.success());
     let plain = dir.path().join("plain.eml");
     let mut cmd = sealmail();
-    cmd.args(["decrypt", "-i"]).arg(fixture("interop/alice.key")).arg("-o").arg(&plain).arg(&sealed);
+    cmd.args(["decrypt", "-i"])
+        .arg(fixture("interop/alice.key"))
+        .arg("-o")
+        .arg(&plain)
+        .arg(&sealed);
     let out = run(cmd, b"");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty());
     assert_eq!(std::fs::read(&plain).unwrap(), MESSAGE);
-    assert_eq!(std::fs::metadata(&plain).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&plain).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     // Nothing else (no temporary files) is left in the directory.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
@@ -121,7 +153,8 @@ fn exit_64_for_usage_errors() {
     assert_fails(&run(cmd, MESSAGE), 64, "no recipients");
     // stdin cannot be both the message and the passphrase.
     let mut cmd = sealmail();
-    cmd.args(["decrypt", "--passphrase-fd", "0", "-i"]).arg(fixture("interop/alice.key"));
+    cmd.args(["decrypt", "--passphrase-fd", "0", "-i"])
+        .arg(fixture("interop/alice.key"));
     assert_fails(&run(cmd, b""), 64, "stdin");
 }
 
@@ -154,15 +187,27 @@ fn tampered(from_end: usize) -> Vec<u8> {
 
 #[test]
 fn exit_65_and_no_plaintext_for_a_tampered_ciphertext_or_tag() {
-    for (what, from_end) in [("tag", 1), ("tag", 16), ("ciphertext", 17), ("ciphertext", 40)] {
+    for (what, from_end) in [
+        ("tag", 1),
+        ("tag", 16),
+        ("ciphertext", 17),
+        ("ciphertext", 40),
+    ] {
         let dir = tempdir();
         let out_file = dir.path().join("out.eml");
         let mut cmd = sealmail();
-        cmd.args(["decrypt", "-i"]).arg(fixture("interop/alice.key")).arg("-o").arg(&out_file);
+        cmd.args(["decrypt", "-i"])
+            .arg(fixture("interop/alice.key"))
+            .arg("-o")
+            .arg(&out_file);
         let out = run(cmd, &tampered(from_end));
         assert_fails(&out, 65, "integrity");
         assert!(!out_file.exists(), "{what}: an output file was left");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{what}: temporary file left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "{what}: temporary file left"
+        );
     }
 }
 
@@ -174,7 +219,11 @@ fn exit_66_for_missing_files() {
     let mut cmd = sealmail();
     cmd.args(["encrypt", "-r", "/nonexistent/alice.crt"]);
     assert_fails(&run(cmd, MESSAGE), 66, "/nonexistent/alice.crt");
-    assert_fails(&decrypt(Path::new("/nonexistent/alice.key"), b""), 66, "/nonexistent/alice.key");
+    assert_fails(
+        &decrypt(Path::new("/nonexistent/alice.key"), b""),
+        66,
+        "/nonexistent/alice.key",
+    );
 }
 
 #[test]
@@ -182,20 +231,35 @@ fn exit_67_for_an_address_without_a_certificate() {
     let dir = tempdir();
     std::fs::copy(fixture("interop/alice.crt"), dir.path().join("alice.crt")).unwrap();
     let mut cmd = sealmail();
-    cmd.args(["encrypt", "-r", "nobody@example.org", "--keyring"]).arg(dir.path());
+    cmd.args(["encrypt", "-r", "nobody@example.org", "--keyring"])
+        .arg(dir.path());
     assert_fails(&run(cmd, MESSAGE), 67, "nobody@example.org");
     // ... and the keyring finds alice by address, case-insensitively.
     let mut cmd = sealmail();
-    cmd.args(["encrypt", "-r", "Alice@Example.ORG", "--keyring"]).arg(dir.path());
+    cmd.args(["encrypt", "-r", "Alice@Example.ORG", "--keyring"])
+        .arg(dir.path());
     let out = run(cmd, MESSAGE);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(decrypt(&fixture("interop/alice.key"), &out.stdout).stdout, MESSAGE);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        decrypt(&fixture("interop/alice.key"), &out.stdout).stdout,
+        MESSAGE
+    );
 }
 
 #[test]
 fn exit_73_when_the_output_cannot_be_created() {
     let mut cmd = sealmail();
-    cmd.args(["encrypt", "-r", &alice_crt(), "-o", "/nonexistent/dir/out.eml"]);
+    cmd.args([
+        "encrypt",
+        "-r",
+        &alice_crt(),
+        "-o",
+        "/nonexistent/dir/out.eml",
+    ]);
     assert_fails(&run(cmd, MESSAGE), 73, "/nonexistent/dir/out.eml");
 }
 
@@ -205,7 +269,10 @@ fn exit_74_when_stdout_is_closed() {
     use std::process::Stdio;
     // More output than sealmail buffers before it starts writing: the write must fail.
     let mut cmd = sealmail();
-    cmd.args(["encrypt", "--entity", "-r", &alice_crt()]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(["encrypt", "--entity", "-r", &alice_crt()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     drop(child.stdout.take()); // the reader goes away
     let mut stdin = child.stdin.take().unwrap();
@@ -213,7 +280,11 @@ fn exit_74_when_stdout_is_closed() {
         let _ = stdin.write_all(b"Content-Type: text/plain\n\n");
         let line = vec![b'x'; 1023];
         for _ in 0..(24 * 1024) {
-            if stdin.write_all(&line).and_then(|_| stdin.write_all(b"\n")).is_err() {
+            if stdin
+                .write_all(&line)
+                .and_then(|_| stdin.write_all(b"\n"))
+                .is_err()
+            {
                 break;
             }
         }
@@ -237,7 +308,11 @@ fn exit_77_when_no_identity_can_decrypt() {
 fn exit_78_for_an_unusable_recipient_file() {
     let dir = tempdir();
     let junk = dir.path().join("junk.crt");
-    std::fs::write(&junk, b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n").unwrap();
+    std::fs::write(
+        &junk,
+        b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
     let mut cmd = sealmail();
     cmd.args(["encrypt", "-r"]).arg(&junk);
     assert_fails(&run(cmd, MESSAGE), 78, "junk.crt");
@@ -245,15 +320,32 @@ fn exit_78_for_an_unusable_recipient_file() {
 
 #[test]
 fn inspect_names_the_cipher_and_every_recipient_without_a_key() {
-    let sealed = encrypt(&["-r", &alice_crt(), "-r", &fixture("interop/bob.crt").display().to_string(), "--cipher", "aes-128-gcm"], MESSAGE);
+    let sealed = encrypt(
+        &[
+            "-r",
+            &alice_crt(),
+            "-r",
+            &fixture("interop/bob.crt").display().to_string(),
+            "--cipher",
+            "aes-128-gcm",
+        ],
+        MESSAGE,
+    );
     let mut cmd = sealmail();
     cmd.arg("inspect");
     let out = run(cmd, &sealed);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("aes-128-gcm"), "{text}");
     assert!(text.contains("recipients: 2"), "{text}");
-    assert!(text.contains("CN=alice") && text.contains("CN=bob"), "{text}");
+    assert!(
+        text.contains("CN=alice") && text.contains("CN=bob"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -270,6 +362,9 @@ fn completions_and_help_work() {
         cmd.args([sub, "--help"]);
         let out = run(cmd, b"");
         assert!(out.status.success());
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"), "{sub}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Examples:"),
+            "{sub}"
+        );
     }
 }

@@ -7,7 +7,10 @@ use common::*;
 
 fn decrypt_fixture(name: &str, key: &str) -> std::process::Output {
     let mut cmd = sealmail();
-    cmd.arg("decrypt").arg("-i").arg(fixture(key)).arg(fixture(name));
+    cmd.arg("decrypt")
+        .arg("-i")
+        .arg(fixture(key))
+        .arg(fixture(name));
     run(cmd, b"")
 }
 
@@ -24,15 +27,27 @@ fn sealmail_reads_every_kind_of_openssl_output() {
         "interop/aes256-two-recipients.smime",
     ] {
         let out = decrypt_fixture(name, "interop/alice.key");
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&plain), "{name}");
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&plain),
+            "{name}"
+        );
     }
 }
 
 #[test]
 fn any_one_of_many_recipients_can_decrypt() {
     let out = decrypt_fixture("interop/aes256-two-recipients.smime", "interop/bob.key");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.stdout, read_fixture("interop/plain.eml"));
 }
 
@@ -55,10 +70,24 @@ fn openssl_decrypts(args: &[&str], input: &[u8]) -> Vec<u8> {
     let dir = tempdir();
     let sealed = dir.path().join("sealed");
     let mut cmd = sealmail();
-    cmd.args(["encrypt", "--cipher", "aes-256-gcm", "-r"]).arg(fixture("interop/alice.crt")).args(args).arg("-o").arg(&sealed);
+    cmd.args(["encrypt", "--cipher", "aes-256-gcm", "-r"])
+        .arg(fixture("interop/alice.crt"))
+        .args(args)
+        .arg("-o")
+        .arg(&sealed);
     let out = run(cmd, input);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let inform = if args.contains(&"der") { "DER" } else if args.contains(&"pem") { "PEM" } else { "SMIME" };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inform = if args.contains(&"der") {
+        "DER"
+    } else if args.contains(&"pem") {
+        "PEM"
+    } else {
+        "SMIME"
+    };
     let out = openssl()
         .args(["cms", "-decrypt", "-inform", inform, "-in"])
         .arg(&sealed)
@@ -66,7 +95,11 @@ fn openssl_decrypts(args: &[&str], input: &[u8]) -> Vec<u8> {
         .arg(fixture("interop/alice.key"))
         .output()
         .expect("openssl");
-    assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -93,8 +126,18 @@ fn openssl_reads_aes_128_gcm_and_several_recipients() {
         .arg(&sealed);
     assert!(run(cmd, entity).status.success());
     for key in ["interop/alice.key", "interop/bob.key"] {
-        let out = openssl().args(["cms", "-decrypt", "-in"]).arg(&sealed).arg("-inkey").arg(fixture(key)).output().unwrap();
-        assert!(out.status.success(), "{key}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = openssl()
+            .args(["cms", "-decrypt", "-in"])
+            .arg(&sealed)
+            .arg("-inkey")
+            .arg(fixture(key))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{key}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(out.stdout, entity);
     }
 }
@@ -103,11 +146,19 @@ fn openssl_reads_aes_128_gcm_and_several_recipients() {
 fn openssl_reads_a_streamed_ber_message_from_a_pipe() {
     // Larger than sealmail's read-ahead, from stdin: the length is unknown up front, so the
     // envelope is BER with indefinite lengths and a chunked OCTET STRING.
-    let mut entity = b"Content-Type: application/octet-stream\nContent-Transfer-Encoding: binary\n\n".to_vec();
+    let mut entity =
+        b"Content-Type: application/octet-stream\nContent-Transfer-Encoding: binary\n\n".to_vec();
     entity.extend((0..3_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
     let got = openssl_decrypts(&["--entity", "--outform", "der"], &entity);
     let header_len = entity.windows(2).position(|w| w == b"\n\n").unwrap() + 2;
-    assert_eq!(&got[..], &[&lf_to_crlf(&entity[..header_len])[..], &entity[header_len..]].concat()[..]);
+    assert_eq!(
+        &got[..],
+        &[
+            &lf_to_crlf(&entity[..header_len])[..],
+            &entity[header_len..]
+        ]
+        .concat()[..]
+    );
 }
 
 #[test]
@@ -115,39 +166,69 @@ fn openssl_reads_the_inner_entity_of_a_whole_message() {
     let plain = read_fixture("interop/plain.eml");
     let got = openssl_decrypts(&[], &plain);
     let got = String::from_utf8(got).unwrap();
-    assert!(got.contains("Content-Type: text/plain; charset=utf-8"), "{got}");
-    assert!(got.ends_with("\r\n\r\nHello Alice,\r\nthis message was encrypted by openssl cms.\r\n"), "{got}");
+    assert!(
+        got.contains("Content-Type: text/plain; charset=utf-8"),
+        "{got}"
+    );
+    assert!(
+        got.ends_with("\r\n\r\nHello Alice,\r\nthis message was encrypted by openssl cms.\r\n"),
+        "{got}"
+    );
 }
 
 #[test]
 fn sealmail_reads_what_openssl_writes_live_at_many_sizes() {
     let dir = tempdir();
     for len in [0usize, 1, 15, 16, 17, 4095, 65_536, 300_000] {
-        let mut entity = b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n".to_vec();
+        let mut entity =
+            b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+                .to_vec();
         entity.extend((0..len).map(|i| (i * 31 + len) as u8));
         let plain = dir.path().join("plain");
         std::fs::write(&plain, &entity).unwrap();
         for (stream, form) in [(false, "DER"), (true, "DER"), (false, "SMIME")] {
             let sealed = dir.path().join("sealed");
             let mut cmd = openssl();
-            cmd.args(["cms", "-encrypt", "-binary", "-aes-256-gcm", "-keyopt", "rsa_padding_mode:oaep", "-outform", form, "-in"])
-                .arg(&plain)
-                .arg("-out")
-                .arg(&sealed)
-                .arg("-recip")
-                .arg(fixture("interop/alice.crt"));
+            cmd.args([
+                "cms",
+                "-encrypt",
+                "-binary",
+                "-aes-256-gcm",
+                "-keyopt",
+                "rsa_padding_mode:oaep",
+                "-outform",
+                form,
+                "-in",
+            ])
+            .arg(&plain)
+            .arg("-out")
+            .arg(&sealed)
+            .arg("-recip")
+            .arg(fixture("interop/alice.crt"));
             if stream {
                 cmd.arg("-stream");
             }
             let out = cmd.output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let mut cmd = sealmail();
-            cmd.args(["decrypt", "--entity", "-i"]).arg(fixture("interop/alice.key")).arg(&sealed);
+            cmd.args(["decrypt", "--entity", "-i"])
+                .arg(fixture("interop/alice.key"))
+                .arg(&sealed);
             let out = run(cmd, b"");
-            assert!(out.status.success(), "len {len} {form} stream {stream}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "len {len} {form} stream {stream}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             // Text output follows the input's line endings; DER has none, so LF (Unix) is used
             // for the headers, while the binary body passes untouched.
-            let mut expected = b"Content-Type: application/octet-stream\nContent-Transfer-Encoding: binary\n\n".to_vec();
+            let mut expected =
+                b"Content-Type: application/octet-stream\nContent-Transfer-Encoding: binary\n\n"
+                    .to_vec();
             expected.extend((0..len).map(|i| (i * 31 + len) as u8));
             assert_eq!(out.stdout, expected, "len {len} {form} stream {stream}");
         }

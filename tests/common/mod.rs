@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
 }
 
 pub fn read_fixture(rel: &str) -> Vec<u8> {
@@ -28,7 +30,9 @@ pub fn sealmail() -> Command {
 /// Run a command with `stdin` as its standard input.
 pub fn run(mut cmd: Command, stdin: &[u8]) -> Output {
     use std::io::Write;
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
     let mut input = child.stdin.take().expect("stdin");
     let data = stdin.to_vec();
@@ -48,12 +52,19 @@ pub fn openssl() -> Command {
 pub fn assert_fails(out: &Output, code: i32, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
-    assert!(out.stdout.is_empty(), "stdout not empty on failure: {:?}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "stdout not empty on failure: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let first = stderr.lines().next().unwrap_or_default();
     assert!(first.starts_with("sealmail: error: "), "stderr: {stderr}");
     assert!(first.contains(needle), "expected {needle:?} in: {stderr}");
     for line in stderr.lines().skip(1) {
-        assert!(line.starts_with("sealmail: hint: ") || line.starts_with("sealmail: warning: "), "stray stderr line: {line}");
+        assert!(
+            line.starts_with("sealmail: hint: ") || line.starts_with("sealmail: warning: "),
+            "stray stderr line: {line}"
+        );
     }
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
