@@ -56,7 +56,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
-        Error { kind, message: one_line(message.into()), hint: None }
+        Error {
+            kind,
+            message: one_line(message.into()),
+            hint: None,
+        }
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
@@ -86,7 +90,11 @@ impl Error {
 
     /// A file could not be opened or read: 66 when it is missing or unreadable.
     pub fn read_file(path: &Path, err: &std::io::Error) -> Self {
-        Self::no_input(format!("cannot read {}: {}", path.display(), io_reason(err)))
+        Self::no_input(format!(
+            "cannot read {}: {}",
+            path.display(),
+            io_reason(err)
+        ))
     }
 
     /// Attach the `sealmail: hint:` line.
@@ -164,7 +172,10 @@ pub fn io_reason(err: &std::io::Error) -> String {
 /// Messages are printed on one line: fold any newline an underlying library put in.
 fn one_line(s: String) -> String {
     if s.contains(['\n', '\r']) {
-        s.split(['\n', '\r']).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
+        s.split(['\n', '\r'])
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
     } else {
         s
     }

@@ -170,15 +170,14 @@ pub fn recipients_from_bytes(
     }
 
     let blocks = parse::pem_blocks(bytes).map_err(refuse)?;
+    let mut certs = Vec::new();
     let mut recipients = Vec::new();
     for block in &blocks {
         match block.label.as_str() {
-            "CERTIFICATE" | "X509 CERTIFICATE" => {
-                let cert = parse::certificate_from_der(&block.der).ok_or_else(|| {
-                    refuse("a CERTIFICATE block is not a valid certificate".into())
-                })?;
-                recipients.push(recipient_from_certificate(&cert, source, now)?);
-            }
+            "CERTIFICATE" | "X509 CERTIFICATE" => certs.push(
+                parse::certificate_from_der(&block.der)
+                    .ok_or_else(|| refuse("a CERTIFICATE block is not a valid certificate".into()))?,
+            ),
             "PUBLIC KEY" => {
                 let spki = <spki::SubjectPublicKeyInfoOwned as der::Decode>::from_der(&block.der)
                     .map_err(|_| refuse("a PUBLIC KEY block is malformed".into()))?;
@@ -191,6 +190,20 @@ pub fn recipients_from_bytes(
             }
             _ => {}
         }
+    }
+    // A file of several certificates is often a chain (leaf + CA): the CA certificates in it
+    // are not recipients. A lone certificate is always checked, so a CA given alone is refused
+    // with its reason rather than silently ignored.
+    let several = certs.len() > 1;
+    for cert in &certs {
+        if several && parse::is_ca_certificate(cert) {
+            continue;
+        }
+        let named = match several {
+            true => format!("{source} (certificate of {})", cert.tbs_certificate().subject()),
+            false => source.to_string(),
+        };
+        recipients.push(recipient_from_certificate(cert, &named, now)?);
     }
     if recipients.is_empty() {
         return Err(not_a_key());

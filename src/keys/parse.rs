@@ -10,7 +10,7 @@ use rsa::PublicKey;
 use std::time::SystemTime;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, SubjectAltName};
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
 use zeroize::Zeroizing;
 
 /// rsaEncryption, RFC 8017 Appendix C: `rsaEncryption OBJECT IDENTIFIER ::= { pkcs-1 1 }`.
@@ -179,6 +179,11 @@ pub(crate) fn check_recipient_certificate(
         Ok(_) => {}
     }
     Ok(key)
+}
+
+/// Whether a certificate says it is a CA (basicConstraints cA TRUE, RFC 5280 §4.2.1.9).
+pub(crate) fn is_ca_certificate(cert: &Certificate) -> bool {
+    matches!(cert.tbs_certificate().get_extension::<BasicConstraints>(), Ok(Some((_, bc))) if bc.ca)
 }
 
 /// The email addresses a certificate is for: subjectAltName rfc822Name entries and the legacy
