@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 /// What `openssl x509 -in alice.crt -noout -ext subjectKeyIdentifier` prints: openssl's
 /// `subjectKeyIdentifier = hash` is RFC 5280 method (1), so it must equal ours.
-const ALICE_SKI: &str = "2D:29:51:00:0C:E7:2A:12:4E:FB:0A:93:7D:08:18:E2:29:CC:93:48";
+const ALICE_SKI: &str = "B9:62:EB:9F:C6:E7:B4:06:0D:C7:13:E4:C3:49:ED:58:11:6E:22:7D";
 
 const SHA256: OaepParams = OaepParams { hash: OaepHash::Sha256, mgf_hash: OaepHash::Sha256 };
 
