@@ -174,10 +174,11 @@ pub fn recipients_from_bytes(
     let mut recipients = Vec::new();
     for block in &blocks {
         match block.label.as_str() {
-            "CERTIFICATE" | "X509 CERTIFICATE" => certs.push(
-                parse::certificate_from_der(&block.der)
-                    .ok_or_else(|| refuse("a CERTIFICATE block is not a valid certificate".into()))?,
-            ),
+            "CERTIFICATE" | "X509 CERTIFICATE" => {
+                certs.push(parse::certificate_from_der(&block.der).ok_or_else(|| {
+                    refuse("a CERTIFICATE block is not a valid certificate".into())
+                })?)
+            }
             "PUBLIC KEY" => {
                 let spki = <spki::SubjectPublicKeyInfoOwned as der::Decode>::from_der(&block.der)
                     .map_err(|_| refuse("a PUBLIC KEY block is malformed".into()))?;
@@ -200,7 +201,10 @@ pub fn recipients_from_bytes(
             continue;
         }
         let named = match several {
-            true => format!("{source} (certificate of {})", cert.tbs_certificate().subject()),
+            true => format!(
+                "{source} (certificate of {})",
+                cert.tbs_certificate().subject()
+            ),
             false => source.to_string(),
         };
         recipients.push(recipient_from_certificate(cert, &named, now)?);

@@ -17,7 +17,10 @@ use zeroize::Zeroizing;
 /// `subjectKeyIdentifier = hash` is RFC 5280 method (1), so it must equal ours.
 const ALICE_SKI: &str = "B9:62:EB:9F:C6:E7:B4:06:0D:C7:13:E4:C3:49:ED:58:11:6E:22:7D";
 
-const SHA256: OaepParams = OaepParams { hash: OaepHash::Sha256, mgf_hash: OaepHash::Sha256 };
+const SHA256: OaepParams = OaepParams {
+    hash: OaepHash::Sha256,
+    mgf_hash: OaepHash::Sha256,
+};
 
 fn now() -> SystemTime {
     SystemTime::now()
@@ -85,7 +88,10 @@ fn ski_equals_what_openssl_prints_for_its_certificate() {
 #[test]
 fn a_bundle_means_every_certificate_except_its_ca() {
     let recipients = load_recipient_file(&fixture("bundle.pem"), now()).unwrap();
-    let serials: Vec<String> = recipients.iter().map(|r| describe_recipient_id(&r.id)).collect();
+    let serials: Vec<String> = recipients
+        .iter()
+        .map(|r| describe_recipient_id(&r.id))
+        .collect();
     assert_eq!(recipients.len(), 3, "{serials:?}");
     assert!(serials[0].ends_with("serial 0x123456789abcdef"));
     assert!(serials[1].ends_with("serial 0x2"));
@@ -99,7 +105,11 @@ fn a_bundle_means_every_certificate_except_its_ca() {
 fn a_ca_certificate_alone_is_refused() {
     let err = load_recipient_file(&fixture("ca.crt"), now()).unwrap_err();
     assert_eq!(err.kind(), Kind::Config);
-    assert!(err.message().contains("keyEncipherment"), "{}", err.message());
+    assert!(
+        err.message().contains("keyEncipherment"),
+        "{}",
+        err.message()
+    );
 }
 
 fn refused(name: &str, reason: &str) {
@@ -118,7 +128,10 @@ fn unusable_recipients_are_refused_with_78_naming_file_and_reason() {
     refused("notyet.crt", "not valid before 2100-01-01");
     refused("sigonly.crt", "keyEncipherment");
     refused("serverauth.crt", "emailProtection");
-    refused("ec.crt", "not an RSA encryption key (an elliptic-curve key)");
+    refused(
+        "ec.crt",
+        "not an RSA encryption key (an elliptic-curve key)",
+    );
     refused("garbage.pem", "not a certificate or public key");
     // A private key is not a recipient.
     refused("alice.pkcs8.der", "not a certificate or public key");
@@ -127,7 +140,12 @@ fn unusable_recipients_are_refused_with_78_naming_file_and_reason() {
 #[test]
 fn validity_is_judged_at_the_given_time() {
     let in_2001 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
-    assert_eq!(load_recipient_file(&fixture("expired.crt"), in_2001).unwrap().len(), 1);
+    assert_eq!(
+        load_recipient_file(&fixture("expired.crt"), in_2001)
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -141,8 +159,15 @@ fn a_missing_recipient_file_is_66() {
 fn recipients_list_skips_comments_and_blanks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("list");
-    std::fs::write(&path, "# team\n  alice@example.org  \n\n\t# old\nkeys/bob#1.pem\r\n   \n").unwrap();
-    assert_eq!(read_recipients_list(&path).unwrap(), ["alice@example.org", "keys/bob#1.pem"]);
+    std::fs::write(
+        &path,
+        "# team\n  alice@example.org  \n\n\t# old\nkeys/bob#1.pem\r\n   \n",
+    )
+    .unwrap();
+    assert_eq!(
+        read_recipients_list(&path).unwrap(),
+        ["alice@example.org", "keys/bob#1.pem"]
+    );
     let err = read_recipients_list(&dir.path().join("missing")).unwrap_err();
     assert_eq!(err.kind(), Kind::NoInput);
 }
@@ -150,11 +175,19 @@ fn recipients_list_skips_comments_and_blanks() {
 #[test]
 fn every_private_key_format_loads_the_same_key() {
     let alice_ski = hex(ALICE_SKI);
-    for name in ["alice.key", "alice.pkcs8.der", "alice.pkcs1.pem", "alice.pkcs1.der"] {
+    for name in [
+        "alice.key",
+        "alice.pkcs8.der",
+        "alice.pkcs1.pem",
+        "alice.pkcs1.der",
+    ] {
         let identity = one_identity(name);
         assert_eq!(identity.ids.len(), 1, "{name}");
         assert_eq!(ski_of(&identity.ids[0]), Some(alice_ski.clone()), "{name}");
-        assert_eq!(identity.public_key(), &one_recipient("alice.crt").public_key);
+        assert_eq!(
+            identity.public_key(),
+            &one_recipient("alice.crt").public_key
+        );
     }
 }
 
@@ -186,16 +219,26 @@ fn x509_cert_of(name: &str) -> x509_cert::Certificate {
 #[test]
 fn encrypted_pkcs8_asks_once_and_decrypts() {
     for name in ["alice.pbkdf2.pem", "alice.scrypt.pem"] {
-        let mut source = Counting { passphrase: PASSPHRASE, asked: 0 };
+        let mut source = Counting {
+            passphrase: PASSPHRASE,
+            asked: 0,
+        };
         let identities = load_identity_file(&fixture(name), &mut source).unwrap();
         assert_eq!(source.asked, 1, "{name}");
-        assert_eq!(ski_of(&identities[0].ids[0]), Some(hex(ALICE_SKI)), "{name}");
+        assert_eq!(
+            ski_of(&identities[0].ids[0]),
+            Some(hex(ALICE_SKI)),
+            "{name}"
+        );
     }
 }
 
 #[test]
 fn a_plain_key_never_asks_for_a_passphrase() {
-    let mut source = Counting { passphrase: PASSPHRASE, asked: 0 };
+    let mut source = Counting {
+        passphrase: PASSPHRASE,
+        asked: 0,
+    };
     load_identity_file(&fixture("alice.key-and-cert.pem"), &mut source).unwrap();
     assert_eq!(source.asked, 0);
 }
@@ -206,7 +249,11 @@ fn a_wrong_passphrase_is_a_clear_78() {
         let mut wrong = FixedPassphrase(Zeroizing::new("Tr0ub4dor&3".into()));
         let err = load_identity_file(&fixture(name), &mut wrong).unwrap_err();
         assert_eq!(err.kind(), Kind::Config, "{name}");
-        assert!(err.message().starts_with("wrong passphrase for "), "{}", err.message());
+        assert!(
+            err.message().starts_with("wrong passphrase for "),
+            "{}",
+            err.message()
+        );
         assert!(err.message().contains(name));
     }
 }
@@ -215,7 +262,10 @@ fn a_wrong_passphrase_is_a_clear_78() {
 fn no_passphrase_source_says_how_to_give_one() {
     let err = load_identity_file(&fixture("alice.pbkdf2.pem"), &mut NoPassphrase).unwrap_err();
     assert_eq!(err.kind(), Kind::Config);
-    assert!(err.message().contains("alice.pbkdf2.pem is passphrase-protected"));
+    assert!(
+        err.message()
+            .contains("alice.pbkdf2.pem is passphrase-protected")
+    );
     assert!(err.hint().unwrap().contains("--passphrase-file"));
 }
 
@@ -224,7 +274,11 @@ fn files_without_a_private_key_are_refused() {
     for name in ["alice.crt", "garbage.pem", "alice.pub.der"] {
         let err = load_identity_file(&fixture(name), &mut Never).unwrap_err();
         assert_eq!(err.kind(), Kind::Config, "{name}");
-        assert!(err.message().contains("no private key"), "{}", err.message());
+        assert!(
+            err.message().contains("no private key"),
+            "{}",
+            err.message()
+        );
     }
     let err = load_identity_file(&fixture("missing.key"), &mut Never).unwrap_err();
     assert_eq!(err.kind(), Kind::NoInput);
@@ -241,26 +295,43 @@ fn expired_certificates_still_identify_their_key() {
 #[test]
 fn wrap_then_unwrap_gives_the_session_key_back() {
     let session_key: Vec<u8> = (0u8..32).collect();
-    for (cert, key) in [("alice.crt", "alice.key"), ("bob.crt", "bob.key"), ("carol.crt", "carol.key")] {
+    for (cert, key) in [
+        ("alice.crt", "alice.key"),
+        ("bob.crt", "bob.key"),
+        ("carol.crt", "carol.key"),
+    ] {
         let recipient = one_recipient(cert);
         let wrapped = recipient.wrap(&session_key).unwrap();
         let again = recipient.wrap(&session_key).unwrap();
         assert_ne!(wrapped, again, "OAEP is randomised");
         let identity = one_identity(key);
-        assert_eq!(&identity.unwrap_key(&wrapped, SHA256).unwrap()[..], &session_key[..], "{key}");
+        assert_eq!(
+            &identity.unwrap_key(&wrapped, SHA256).unwrap()[..],
+            &session_key[..],
+            "{key}"
+        );
     }
 }
 
 #[test]
 fn the_wrong_key_or_wrong_hash_is_no_permission() {
     let wrapped = one_recipient("alice.crt").wrap(&[7u8; 32]).unwrap();
-    let err = one_identity("bob.key").unwrap_key(&wrapped, SHA256).unwrap_err();
+    let err = one_identity("bob.key")
+        .unwrap_key(&wrapped, SHA256)
+        .unwrap_err();
     assert_eq!(err.kind(), Kind::NoPermission);
     assert!(err.message().contains("bob.key"));
-    let sha1 = OaepParams { hash: OaepHash::Sha1, mgf_hash: OaepHash::Sha1 };
-    let err = one_identity("alice.key").unwrap_key(&wrapped, sha1).unwrap_err();
+    let sha1 = OaepParams {
+        hash: OaepHash::Sha1,
+        mgf_hash: OaepHash::Sha1,
+    };
+    let err = one_identity("alice.key")
+        .unwrap_key(&wrapped, sha1)
+        .unwrap_err();
     assert_eq!(err.kind(), Kind::NoPermission);
-    let err = one_identity("alice.key").unwrap_key(&wrapped[1..], SHA256).unwrap_err();
+    let err = one_identity("alice.key")
+        .unwrap_key(&wrapped[1..], SHA256)
+        .unwrap_err();
     assert_eq!(err.kind(), Kind::NoPermission);
 }
 
@@ -328,5 +399,8 @@ fn debug_output_shows_no_key_material() {
     let identity = one_identity("alice.key");
     let shown = format!("{identity:?}");
     assert!(shown.contains("subject key identifier"), "{shown}");
-    assert!(!shown.contains("primes") && !shown.contains(" d:"), "{shown}");
+    assert!(
+        !shown.contains("primes") && !shown.contains(" d:"),
+        "{shown}"
+    );
 }

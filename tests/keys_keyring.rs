@@ -18,9 +18,18 @@ fn id_of_file(name: &str) -> String {
 
 #[test]
 fn addresses_match_case_insensitively_and_bad_files_are_warnings() {
-    let (recipient, warnings) = keyring().lookup("ALICE@Example.ORG", SystemTime::now()).unwrap();
-    assert_eq!(describe_recipient_id(&recipient.id), id_of_file("alice.crt"));
-    assert!(recipient.source.contains("alice.pem"), "{}", recipient.source);
+    let (recipient, warnings) = keyring()
+        .lookup("ALICE@Example.ORG", SystemTime::now())
+        .unwrap();
+    assert_eq!(
+        describe_recipient_id(&recipient.id),
+        id_of_file("alice.crt")
+    );
+    assert!(
+        recipient.source.contains("alice.pem"),
+        "{}",
+        recipient.source
+    );
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("broken.pem"), "{warnings:?}");
     assert!(warnings[0].contains("not a certificate"), "{warnings:?}");
@@ -28,19 +37,28 @@ fn addresses_match_case_insensitively_and_bad_files_are_warnings() {
 
 #[test]
 fn der_files_and_subject_email_addresses_are_found() {
-    let (bob, _) = keyring().lookup("bob@example.org", SystemTime::now()).unwrap();
+    let (bob, _) = keyring()
+        .lookup("bob@example.org", SystemTime::now())
+        .unwrap();
     assert_eq!(describe_recipient_id(&bob.id), id_of_file("bob.crt"));
     // frank's certificate has no subjectAltName, only the subject emailAddress.
-    let (frank, _) = keyring().lookup("frank@example.org", SystemTime::now()).unwrap();
+    let (frank, _) = keyring()
+        .lookup("frank@example.org", SystemTime::now())
+        .unwrap();
     assert!(frank.source.contains("frank.pem"));
 }
 
 #[test]
 fn of_several_valid_certificates_the_one_valid_longest_wins() {
     // dave-a-short (2035), dave-b-long (2125), dave-c-mid (2040): the winner sorts in the middle.
-    let (dave, _) = keyring().lookup("dave@example.org", SystemTime::now()).unwrap();
+    let (dave, _) = keyring()
+        .lookup("dave@example.org", SystemTime::now())
+        .unwrap();
     assert!(dave.source.contains("dave-b-long.cer"), "{}", dave.source);
-    assert_eq!(describe_recipient_id(&dave.id), id_of_file("keyring/dave-b-long.cer"));
+    assert_eq!(
+        describe_recipient_id(&dave.id),
+        id_of_file("keyring/dave-b-long.cer")
+    );
     // After 2035 the short one has expired and is skipped without an error.
     let in_2036 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(2_100_000_000);
     let (dave, _) = keyring().lookup("DAVE@example.org", in_2036).unwrap();
@@ -49,15 +67,23 @@ fn of_several_valid_certificates_the_one_valid_longest_wins() {
 
 #[test]
 fn an_expired_only_certificate_is_78_with_the_reason() {
-    let err = keyring().lookup("erin@example.org", SystemTime::now()).unwrap_err();
+    let err = keyring()
+        .lookup("erin@example.org", SystemTime::now())
+        .unwrap_err();
     assert_eq!(err.kind(), Kind::Config);
-    assert!(err.message().contains("erin-expired.pem"), "{}", err.message());
+    assert!(
+        err.message().contains("erin-expired.pem"),
+        "{}",
+        err.message()
+    );
     assert!(err.message().contains("expired"), "{}", err.message());
 }
 
 #[test]
 fn an_unknown_address_is_67_with_a_hint() {
-    let err = keyring().lookup("nobody@example.org", SystemTime::now()).unwrap_err();
+    let err = keyring()
+        .lookup("nobody@example.org", SystemTime::now())
+        .unwrap_err();
     assert_eq!(err.kind(), Kind::NoUser);
     assert_eq!(err.exit_code(), 67);
     assert!(err.message().contains("nobody@example.org"));
@@ -69,7 +95,9 @@ fn an_unknown_address_is_67_with_a_hint() {
 fn a_missing_keyring_is_67_naming_the_directory() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("certs");
-    let err = Keyring::new(&missing).lookup("alice@example.org", SystemTime::now()).unwrap_err();
+    let err = Keyring::new(&missing)
+        .lookup("alice@example.org", SystemTime::now())
+        .unwrap_err();
     assert_eq!(err.kind(), Kind::NoUser);
     assert!(err.message().contains("does not exist"));
     assert!(err.hint().unwrap().contains(missing.to_str().unwrap()));
@@ -79,6 +107,8 @@ fn a_missing_keyring_is_67_naming_the_directory() {
 fn an_empty_keyring_finds_nothing_without_warnings() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(fixture("alice.crt"), dir.path().join("alice.txt")).unwrap();
-    let err = Keyring::new(dir.path()).lookup("alice@example.org", SystemTime::now()).unwrap_err();
+    let err = Keyring::new(dir.path())
+        .lookup("alice@example.org", SystemTime::now())
+        .unwrap_err();
     assert_eq!(err.kind(), Kind::NoUser, "a .txt file is not looked at");
 }

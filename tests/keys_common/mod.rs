@@ -10,7 +10,9 @@ use zeroize::Zeroizing;
 pub const PASSPHRASE: &str = "correct horse battery staple";
 
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/keys").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/keys")
+        .join(name)
 }
 
 /// A passphrase source that counts how often it was asked.
@@ -31,7 +33,9 @@ pub struct Never;
 
 impl PassphraseSource for Never {
     fn passphrase(&mut self, key_file: &str) -> Result<Zeroizing<String>> {
-        Err(Error::usage(format!("asked for a passphrase for {key_file}")))
+        Err(Error::usage(format!(
+            "asked for a passphrase for {key_file}"
+        )))
     }
 }
 
@@ -52,7 +56,10 @@ pub fn hex(s: &str) -> Vec<u8> {
 
 /// Run openssl with `args`; panics with its stderr when it fails.
 pub fn openssl(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("openssl").args(args).output().expect("run openssl");
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("run openssl");
     assert!(
         out.status.success(),
         "openssl {args:?} failed: {}",
