@@ -17,7 +17,7 @@ mod keygen;
 mod keyring;
 mod parse;
 
-pub use keygen::{GeneratedKey, KeygenRequest, keygen};
+pub use keygen::{GeneratedKey, KeygenRequest, keygen, keygen_at};
 pub use keyring::{
     Keyring, default_identity_paths, default_keyring_dir, identity_paths_from_env,
     keyring_dir_from_env,
@@ -532,5 +532,67 @@ pub fn describe_recipient_id(rid: &RecipientIdentifier) -> String {
                 .collect();
             format!("subject key identifier {}", hex.join(":"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Kind;
+    use der::Decode;
+    use x509_cert::name::Name;
+    use x509_cert::serial_number::SerialNumber;
+
+    #[test]
+    fn serials_are_shown_in_hex_without_the_sign_octet() {
+        let issuer = Name::from_der(&[0x30, 0x00]).unwrap();
+        for (bytes, shown) in [
+            (&[0x00, 0x80, 0x01][..], "0x8001"),
+            (&[0x00][..], "0x0"),
+            (&[0x0a][..], "0xa"),
+        ] {
+            let rid = RecipientIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: issuer.clone(),
+                serial_number: SerialNumber::new(bytes).unwrap(),
+            });
+            assert_eq!(
+                describe_recipient_id(&rid),
+                format!("issuer  serial {shown}")
+            );
+        }
+    }
+
+    #[test]
+    fn ski_identifiers_are_shown_as_colon_hex() {
+        let rid = ski_recipient_id(&[0x01, 0xab, 0xff]).unwrap();
+        assert_eq!(
+            describe_recipient_id(&rid),
+            "subject key identifier 01:ab:ff"
+        );
+    }
+
+    #[test]
+    fn a_non_utf8_recipients_list_is_a_config_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list");
+        std::fs::write(&path, [0xff, 0xfe, b'\n']).unwrap();
+        assert_eq!(
+            read_recipients_list(&path).unwrap_err().kind(),
+            Kind::Config
+        );
+    }
+
+    #[test]
+    fn pem_with_only_unrelated_blocks_is_not_a_recipient() {
+        let text = b"-----BEGIN CMS-----\nAAEC\n-----END CMS-----\n";
+        let err = recipients_from_bytes(text, "x.pem", SystemTime::now()).unwrap_err();
+        assert_eq!(err.kind(), Kind::Config);
+        assert!(err.message().contains("not a certificate or public key"));
+        let err = identities_from_bytes(text, "x.pem", &mut NoPassphrase).unwrap_err();
+        assert!(
+            err.message().contains("no private key"),
+            "{}",
+            err.message()
+        );
     }
 }

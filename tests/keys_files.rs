@@ -404,3 +404,44 @@ fn debug_output_shows_no_key_material() {
         "{shown}"
     );
 }
+
+mod hostile_input {
+    use super::*;
+    use proptest::prelude::*;
+    use sealmail::keys::{identities_from_bytes, recipients_from_bytes};
+
+    fn check(bytes: &[u8]) {
+        // Anything may be refused, but only with the kinds a bad file maps to, never a panic.
+        if let Err(e) = recipients_from_bytes(bytes, "fuzz", SystemTime::now()) {
+            assert_eq!(e.kind(), Kind::Config, "{}", e.message());
+        }
+        let mut pass = FixedPassphrase(Zeroizing::new("x".into()));
+        if let Err(e) = identities_from_bytes(bytes, "fuzz", &mut pass) {
+            assert_eq!(e.kind(), Kind::Config, "{}", e.message());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            check(&bytes);
+        }
+
+        #[test]
+        fn damaged_certificates_and_keys_never_panic(
+            which in 0usize..3,
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let name = ["alice.crt.der", "alice.crt", "alice.pkcs1.der"][which];
+            let mut bytes = std::fs::read(fixture(name)).unwrap();
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+            bytes.truncate(cut.index(bytes.len()) + 1);
+            check(&bytes);
+        }
+    }
+}

@@ -230,6 +230,39 @@ mod tests {
         assert_eq!(bit_length(&[0x7f, 0xff]), 15);
     }
 
+    fn pkcs1_with_modulus_bits(bits: usize) -> Vec<u8> {
+        use der::Encode;
+        // Only the size matters here: the check runs before the key is validated.
+        let mut n = vec![0xffu8; bits.div_ceil(8)];
+        if !bits.is_multiple_of(8) {
+            n[0] = 0xff >> (8 - bits % 8);
+        }
+        pkcs1::RsaPublicKeyRef {
+            modulus: pkcs1::UintRef::new(&n).unwrap(),
+            public_exponent: pkcs1::UintRef::new(&[1, 0, 1]).unwrap(),
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    #[test]
+    fn recipient_keys_outside_2048_to_8192_bits_are_refused_with_their_size() {
+        for bits in [1024, 2047, 8193, 16384] {
+            let err = recipient_key_from_pkcs1(&pkcs1_with_modulus_bits(bits))
+                .err()
+                .unwrap();
+            assert!(err.contains(&format!("has {bits} bits")), "{err}");
+        }
+        // At the limits the size check passes (and the all-ones modulus is then a valid-looking
+        // odd number, so the rsa crate accepts it too).
+        for bits in [2048, 8192] {
+            assert!(
+                recipient_key_from_pkcs1(&pkcs1_with_modulus_bits(bits)).is_ok(),
+                "{bits}"
+            );
+        }
+    }
+
     #[test]
     fn pem_blocks_are_split_and_text_between_them_ignored() {
         let text = b"junk\n-----BEGIN A-----\nAAEC\n-----END A-----\nmore\n-----BEGIN B C-----\nAw==\n-----END B C-----\n";
