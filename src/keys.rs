@@ -1,11 +1,38 @@
 //! Keys: recipients' certificates and public keys, identities' private keys, the keyring,
 //! RSA-OAEP key transport, and `keygen`.
 //!
-//! STUB: interface only; being written.
+//! This module turns files into [`Recipient`]s (someone to encrypt to: an RSA public key and the
+//! RecipientIdentifier that names it in CMS) and [`Identity`]s (a private key and the identifiers
+//! it answers to), enforces SPEC §4's rules on recipients' keys, and wraps / unwraps session keys
+//! with RSAES-OAEP. It knows nothing about CMS encoding, messages or the command line: it never
+//! writes files (keygen returns PEM text) and never prompts (passphrases come from a
+//! [`PassphraseSource`] the caller chooses).
+//!
+//! Error kinds: a missing or unreadable file is 66 ([`Error::read_file`]); a file that is not a
+//! usable key or certificate is 78 ([`Error::config`]); an address without a certificate in the
+//! keyring is 67; an identity that cannot unwrap a key is 77 ([`Error::no_permission`]), which the
+//! decrypt path reports only after every identity has failed.
 
-use crate::error::Result;
-use std::path::{Path, PathBuf};
+mod keygen;
+mod keyring;
+mod parse;
+
+pub use keygen::{GeneratedKey, KeygenRequest, keygen, keygen_at};
+pub use keyring::{
+    Keyring, default_identity_paths, default_keyring_dir, identity_paths_from_env,
+    keyring_dir_from_env,
+};
+
+use crate::error::{Error, Result};
+use cms::cert::IssuerAndSerialNumber;
+use der::asn1::OctetString;
+use rsa::{Oaep, PrivateKey, PublicKey};
+use sha1::Digest;
+use std::fmt;
+use std::path::Path;
 use std::time::SystemTime;
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use zeroize::Zeroizing;
 
 pub use cms::enveloped_data::RecipientIdentifier;
@@ -31,49 +58,310 @@ pub struct OaepParams {
 pub struct Recipient {
     /// issuerAndSerialNumber for a certificate, subjectKeyIdentifier for a bare key.
     pub id: RecipientIdentifier,
-    pub public_key: rsa::RsaPublicKey,
+    pub public_key: PublicKey,
     /// Where it came from, for messages: a file path or an email address.
     pub source: String,
 }
 
-impl Recipient {
-    /// RSAES-OAEP with SHA-256 and MGF1-SHA-256, empty label.
-    pub fn wrap(&self, session_key: &[u8]) -> Result<Vec<u8>> {
-        let _ = session_key;
-        todo!()
+impl fmt::Debug for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recipient")
+            .field("id", &describe_recipient_id(&self.id))
+            .field("source", &self.source)
+            .finish_non_exhaustive()
     }
+}
+
+impl Recipient {
+    /// RSAES-OAEP with SHA-256 and MGF1-SHA-256, empty label (SPEC §1), randomised by the OS RNG.
+    pub fn wrap(&self, session_key: &[u8]) -> Result<Vec<u8>> {
+        self.public_key
+            .oaep_encrypt::<sha2::Sha256>(session_key)
+            .map_err(|e| {
+                Error::config(format!(
+                    "cannot encrypt the session key to {}: {e}",
+                    self.source
+                ))
+            })
+    }
+
+    /// A recipient named by the subjectKeyIdentifier of a bare public key.
+    pub fn from_public_key(public_key: PublicKey, source: impl Into<String>) -> Result<Recipient> {
+        let source = source.into();
+        let id = ski_recipient_id(&subject_key_identifier(&public_key)?)?;
+        Ok(Recipient {
+            id,
+            public_key,
+            source,
+        })
+    }
+}
+
+/// The SHA-1 of the subjectPublicKey BIT STRING's bits, RFC 5280 §4.2.1.2 method (1): "The
+/// keyIdentifier is composed of the 160-bit SHA-1 hash of the value of the BIT STRING
+/// subjectPublicKey (excluding the tag, length, and number of unused bits)." For RSA those bits
+/// are the DER RSAPublicKey.
+pub fn subject_key_identifier(public_key: &PublicKey) -> Result<Vec<u8>> {
+    let der = parse::pkcs1_public_der(public_key).map_err(Error::config)?;
+    Ok(sha1::Sha1::digest(&der).to_vec())
+}
+
+fn ski_recipient_id(ski: &[u8]) -> Result<RecipientIdentifier> {
+    let octets = OctetString::new(ski)
+        .map_err(|_| Error::config("cannot encode a subject key identifier"))?;
+    Ok(RecipientIdentifier::SubjectKeyIdentifier(
+        SubjectKeyIdentifier(octets),
+    ))
+}
+
+fn issuer_and_serial(cert: &Certificate) -> RecipientIdentifier {
+    let tbs = cert.tbs_certificate();
+    RecipientIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+        issuer: tbs.issuer().clone(),
+        serial_number: tbs.serial_number().clone(),
+    })
+}
+
+fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    std::fs::read(path)
+        .map(Zeroizing::new)
+        .map_err(|e| Error::read_file(path, &e))
 }
 
 /// Read a `-r` file: certificate(s) PEM/DER, SPKI PEM/DER, PKCS#1 public key PEM.
+///
+/// A PEM file yields one recipient per CERTIFICATE / PUBLIC KEY / RSA PUBLIC KEY block (other
+/// blocks, e.g. a private key kept beside the certificate, are ignored). Every one of them must
+/// be usable, or the whole file is refused: encrypting to only some of a bundle would silently
+/// leave someone out.
 pub fn load_recipient_file(path: &Path, now: SystemTime) -> Result<Vec<Recipient>> {
-    let _ = (path, now);
-    todo!()
+    let bytes = read(path)?;
+    let source = path.display().to_string();
+    recipients_from_bytes(&bytes, &source, now)
+}
+
+/// [`load_recipient_file`] on bytes already read; `source` names them in messages.
+pub fn recipients_from_bytes(
+    bytes: &[u8],
+    source: &str,
+    now: SystemTime,
+) -> Result<Vec<Recipient>> {
+    let refuse = |reason: String| Error::config(format!("recipient {source}: {reason}"));
+    let not_a_key = || {
+        Error::config(format!(
+            "recipient {source}: not a certificate or public key"
+        ))
+        .with_hint("give an X.509 certificate (PEM or DER) or an RSA public key (SPKI or PKCS#1)")
+    };
+
+    if !parse::looks_like_pem(bytes) {
+        if let Some(cert) = parse::certificate_from_der(bytes) {
+            return Ok(vec![recipient_from_certificate(&cert, source, now)?]);
+        }
+        if let Ok(spki) = <spki::SubjectPublicKeyInfoOwned as der::Decode>::from_der(bytes) {
+            let key = parse::recipient_key_from_spki(&spki).map_err(refuse)?;
+            return Ok(vec![Recipient::from_public_key(key, source)?]);
+        }
+        if <pkcs1::RsaPublicKeyRef as der::Decode>::from_der(bytes).is_ok() {
+            let key = parse::recipient_key_from_pkcs1(bytes).map_err(refuse)?;
+            return Ok(vec![Recipient::from_public_key(key, source)?]);
+        }
+        return Err(not_a_key());
+    }
+
+    let blocks = parse::pem_blocks(bytes).map_err(refuse)?;
+    let mut certs = Vec::new();
+    let mut recipients = Vec::new();
+    for block in &blocks {
+        match block.label.as_str() {
+            "CERTIFICATE" | "X509 CERTIFICATE" => {
+                certs.push(parse::certificate_from_der(&block.der).ok_or_else(|| {
+                    refuse("a CERTIFICATE block is not a valid certificate".into())
+                })?)
+            }
+            "PUBLIC KEY" => {
+                let spki = <spki::SubjectPublicKeyInfoOwned as der::Decode>::from_der(&block.der)
+                    .map_err(|_| refuse("a PUBLIC KEY block is malformed".into()))?;
+                let key = parse::recipient_key_from_spki(&spki).map_err(refuse)?;
+                recipients.push(Recipient::from_public_key(key, source)?);
+            }
+            "RSA PUBLIC KEY" => {
+                let key = parse::recipient_key_from_pkcs1(&block.der).map_err(refuse)?;
+                recipients.push(Recipient::from_public_key(key, source)?);
+            }
+            _ => {}
+        }
+    }
+    // A file of several certificates is often a chain (leaf + CA): the CA certificates in it
+    // are not recipients. A lone certificate is always checked, so a CA given alone is refused
+    // with its reason rather than silently ignored.
+    let several = certs.len() > 1;
+    for cert in &certs {
+        if several && parse::is_ca_certificate(cert) {
+            continue;
+        }
+        let named = match several {
+            true => format!(
+                "{source} (certificate of {})",
+                cert.tbs_certificate().subject()
+            ),
+            false => source.to_string(),
+        };
+        recipients.push(recipient_from_certificate(cert, &named, now)?);
+    }
+    if recipients.is_empty() {
+        return Err(not_a_key());
+    }
+    Ok(recipients)
+}
+
+fn recipient_from_certificate(
+    cert: &Certificate,
+    source: &str,
+    now: SystemTime,
+) -> Result<Recipient> {
+    let public_key = parse::check_recipient_certificate(cert, now).map_err(|reason| {
+        Error::config(format!("recipient {source}: {reason}"))
+            .with_hint("ask the recipient for a current certificate meant for email encryption")
+    })?;
+    Ok(Recipient {
+        id: issuer_and_serial(cert),
+        public_key,
+        source: source.to_string(),
+    })
 }
 
 /// Read a `-R` file: one recipient (path or address) per line; `#` comments, blanks ignored.
+///
+/// A comment is a line whose first non-blank character is `#`; a `#` later in a line is part of
+/// the entry (paths may contain one). Entries are trimmed.
 pub fn read_recipients_list(path: &Path) -> Result<Vec<String>> {
-    let _ = path;
-    todo!()
+    let bytes = std::fs::read(path).map_err(|e| Error::read_file(path, &e))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Error::config(format!(
+            "recipients file {}: not UTF-8 text",
+            path.display()
+        ))
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(str::to_string)
+        .collect())
 }
 
-/// A private key that may be able to decrypt. Zeroized on drop.
+/// A private key that may be able to decrypt. The key is zeroized on drop: `rsa::PrivateKey`
+/// implements `Drop` by zeroizing d, the primes and the CRT values (rsa 0.10,
+/// `impl ZeroizeOnDrop for PrivateKey`).
 pub struct Identity {
+    /// Every RecipientIdentifier this key answers to: its subjectKeyIdentifier (method 1),
+    /// and with its certificate, that certificate's issuerAndSerialNumber and its
+    /// SubjectKeyIdentifier extension when that differs.
     pub ids: Vec<RecipientIdentifier>,
+    /// The file it came from, for messages.
     pub source: String,
+    key: PrivateKey,
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ids: Vec<String> = self.ids.iter().map(describe_recipient_id).collect();
+        f.debug_struct("Identity")
+            .field("ids", &ids)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Identity {
+    /// An identity for `key`, answering to its subjectKeyIdentifier only.
+    pub fn new(key: PrivateKey, source: impl Into<String>) -> Result<Identity> {
+        let ski = subject_key_identifier(key.as_public_key())?;
+        Ok(Identity {
+            ids: vec![ski_recipient_id(&ski)?],
+            source: source.into(),
+            key,
+        })
+    }
+
+    /// Add the identifiers of `cert` when it is this key's certificate; false when it is not.
+    /// The certificate's dates are not checked: old mail must stay readable.
+    pub fn add_certificate(&mut self, cert: &Certificate) -> bool {
+        let spki = cert.tbs_certificate().subject_public_key_info();
+        let ours = parse::pkcs1_public_der(self.key.as_public_key());
+        if spki.algorithm.oid != parse::RSA_ENCRYPTION
+            || ours.as_deref().ok() != spki.subject_public_key.as_bytes()
+        {
+            return false;
+        }
+        let mut push = |id: RecipientIdentifier| {
+            if !self.ids.contains(&id) {
+                self.ids.push(id);
+            }
+        };
+        push(issuer_and_serial(cert));
+        if let Ok(Some((_, ski))) = cert
+            .tbs_certificate()
+            .get_extension::<SubjectKeyIdentifier>()
+        {
+            push(RecipientIdentifier::SubjectKeyIdentifier(ski));
+        }
+        true
+    }
+
+    pub fn public_key(&self) -> &PublicKey {
+        self.key.as_public_key()
+    }
+
     pub fn matches(&self, rid: &RecipientIdentifier) -> bool {
         self.ids.contains(rid)
     }
+
+    /// RSAES-OAEP decryption of a wrapped session key with the given hashes and an empty label.
+    ///
+    /// Failure is [`Error::no_permission`] (77): it means "this identity cannot decrypt this",
+    /// and the caller goes on to its other identities, reporting 77 only when none can. The
+    /// message does not say why (padding vs. length): OAEP failures must look alike.
     pub fn unwrap_key(
         &self,
         encrypted_key: &[u8],
         params: OaepParams,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        let _ = (encrypted_key, params);
-        todo!()
+        use OaepHash::{Sha1, Sha256, Sha384, Sha512};
+        use sha2::{Sha256 as S256, Sha384 as S384, Sha512 as S512};
+        type S1 = sha1::Sha1;
+        macro_rules! with_mgf {
+            ($d:ty) => {
+                match params.mgf_hash {
+                    Sha1 => oaep_decrypt::<$d, S1>(&self.key, encrypted_key),
+                    Sha256 => oaep_decrypt::<$d, S256>(&self.key, encrypted_key),
+                    Sha384 => oaep_decrypt::<$d, S384>(&self.key, encrypted_key),
+                    Sha512 => oaep_decrypt::<$d, S512>(&self.key, encrypted_key),
+                }
+            };
+        }
+        let result = match params.hash {
+            Sha1 => with_mgf!(S1),
+            Sha256 => with_mgf!(S256),
+            Sha384 => with_mgf!(S384),
+            Sha512 => with_mgf!(S512),
+        };
+        result.map(Zeroizing::new).map_err(|_| {
+            Error::no_permission(format!(
+                "the key in {} cannot decrypt this session key",
+                self.source
+            ))
+        })
     }
+}
+
+fn oaep_decrypt<D, M>(key: &PrivateKey, ciphertext: &[u8]) -> rsa::Result<Vec<u8>>
+where
+    D: Digest + sha2::digest::FixedOutputReset,
+    M: Digest + sha2::digest::FixedOutputReset,
+{
+    key.decrypt(Oaep::<D, M>::new_with_mgf_hash(), ciphertext)
 }
 
 /// Where a key passphrase comes from when a key file is encrypted.
@@ -81,54 +369,230 @@ pub trait PassphraseSource {
     fn passphrase(&mut self, key_file: &str) -> Result<Zeroizing<String>>;
 }
 
+/// For runs that have no passphrase: an encrypted key is a configuration error with a hint.
+pub struct NoPassphrase;
+
+impl PassphraseSource for NoPassphrase {
+    fn passphrase(&mut self, key_file: &str) -> Result<Zeroizing<String>> {
+        Err(Error::config(format!("{key_file} is passphrase-protected")).with_hint(
+            "give the passphrase with --passphrase-file, --passphrase-fd or $SEALMAIL_PASSPHRASE",
+        ))
+    }
+}
+
+/// One passphrase, already known, for every key file.
+pub struct FixedPassphrase(pub Zeroizing<String>);
+
+impl PassphraseSource for FixedPassphrase {
+    fn passphrase(&mut self, _key_file: &str) -> Result<Zeroizing<String>> {
+        Ok(self.0.clone())
+    }
+}
+
+/// Read a `-i` file: PKCS#8 (plain or PBES2-encrypted) or PKCS#1, PEM or DER, optionally with the
+/// key's certificate (PEM) in the same file. The passphrase source is asked at most once per file,
+/// and only when the file holds an encrypted key.
 pub fn load_identity_file(
     path: &Path,
     passphrase: &mut dyn PassphraseSource,
 ) -> Result<Vec<Identity>> {
-    let _ = (path, passphrase);
-    todo!()
+    let bytes = read(path)?;
+    let source = path.display().to_string();
+    identities_from_bytes(&bytes, &source, passphrase)
+}
+
+/// [`load_identity_file`] on bytes already read; `source` names them in messages.
+pub fn identities_from_bytes(
+    bytes: &[u8],
+    source: &str,
+    passphrase: &mut dyn PassphraseSource,
+) -> Result<Vec<Identity>> {
+    let refuse = |reason: &str| Error::config(format!("identity {source}: {reason}"));
+    let mut cached: Option<Zeroizing<String>> = None;
+    let mut ask = |cached: &mut Option<Zeroizing<String>>| -> Result<Zeroizing<String>> {
+        if let Some(p) = cached {
+            return Ok(p.clone());
+        }
+        let p = passphrase.passphrase(source)?;
+        *cached = Some(p.clone());
+        Ok(p)
+    };
+
+    let mut keys = Vec::new();
+    let mut certs = Vec::new();
+    if parse::looks_like_pem(bytes) {
+        let blocks = parse::pem_blocks(bytes).map_err(|r| refuse(&r))?;
+        for block in &blocks {
+            match block.label.as_str() {
+                "PRIVATE KEY" => keys.push(key_from_pkcs8(&block.der, source)?),
+                "RSA PRIVATE KEY" => keys.push(key_from_pkcs1(&block.der, source)?),
+                "ENCRYPTED PRIVATE KEY" => {
+                    let pass = ask(&mut cached)?;
+                    keys.push(key_from_encrypted_pkcs8(&block.der, &pass, source)?);
+                }
+                "CERTIFICATE" | "X509 CERTIFICATE" => {
+                    let cert = parse::certificate_from_der(&block.der)
+                        .ok_or_else(|| refuse("a CERTIFICATE block is not a valid certificate"))?;
+                    certs.push(cert);
+                }
+                _ => {}
+            }
+        }
+    } else if <pkcs8::PrivateKeyInfoRef as der::Decode>::from_der(bytes).is_ok() {
+        keys.push(key_from_pkcs8(bytes, source)?);
+    } else if <pkcs8::EncryptedPrivateKeyInfoRef as der::Decode>::from_der(bytes).is_ok() {
+        let pass = ask(&mut cached)?;
+        keys.push(key_from_encrypted_pkcs8(bytes, &pass, source)?);
+    } else if <pkcs1::RsaPrivateKeyRef as der::Decode>::from_der(bytes).is_ok() {
+        keys.push(key_from_pkcs1(bytes, source)?);
+    }
+    if keys.is_empty() {
+        return Err(refuse(
+            "no private key found (PKCS#8 or PKCS#1, PEM or DER)",
+        ));
+    }
+
+    let mut identities = Vec::new();
+    for key in keys {
+        let mut identity = Identity::new(key, source)?;
+        for cert in &certs {
+            identity.add_certificate(cert);
+        }
+        identities.push(identity);
+    }
+    Ok(identities)
+}
+
+fn key_from_pkcs8(der: &[u8], source: &str) -> Result<PrivateKey> {
+    use pkcs8::DecodePrivateKey;
+    let info = <pkcs8::PrivateKeyInfoRef as der::Decode>::from_der(der).map_err(|_| {
+        Error::config(format!(
+            "identity {source}: the PKCS#8 private key is malformed"
+        ))
+    })?;
+    if info.algorithm.oid != parse::RSA_ENCRYPTION {
+        return Err(Error::config(format!(
+            "identity {source}: not an RSA private key (algorithm {})",
+            info.algorithm.oid
+        )));
+    }
+    PrivateKey::from_pkcs8_der(der).map_err(|_| {
+        Error::config(format!(
+            "identity {source}: the RSA private key is not valid"
+        ))
+    })
+}
+
+fn key_from_pkcs1(der: &[u8], source: &str) -> Result<PrivateKey> {
+    use pkcs1::DecodeRsaPrivateKey;
+    PrivateKey::from_pkcs1_der(der).map_err(|_| {
+        Error::config(format!(
+            "identity {source}: the RSA private key is not valid"
+        ))
+    })
+}
+
+fn key_from_encrypted_pkcs8(der: &[u8], passphrase: &str, source: &str) -> Result<PrivateKey> {
+    let info = <pkcs8::EncryptedPrivateKeyInfoRef as der::Decode>::from_der(der).map_err(|_| {
+        Error::config(format!(
+            "identity {source}: the encrypted PKCS#8 private key is malformed"
+        ))
+    })?;
+    // A wrong passphrase shows up as bad CBC padding or as garbage that is not DER; the two are
+    // indistinguishable from a corrupt file, so the message names both.
+    let plain = info.decrypt(passphrase.as_bytes()).map_err(|e| match e {
+        pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::UnsupportedAlgorithm { .. })
+        | pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::AlgorithmParametersInvalid {
+            ..
+        }) => Error::config(format!(
+            "identity {source}: the key is encrypted with an unsupported scheme"
+        ))
+        .with_hint("re-encrypt it with: openssl pkcs8 -topk8 -v2 aes-256-cbc"),
+        _ => Error::config(format!("wrong passphrase for {source} or corrupt key")),
+    })?;
+    key_from_pkcs8(plain.as_bytes(), source)
 }
 
 /// Plain words for a RecipientIdentifier, for `inspect` and error messages.
 pub fn describe_recipient_id(rid: &RecipientIdentifier) -> String {
-    let _ = rid;
-    todo!()
-}
-
-/// A directory of certificates found by their email addresses.
-pub struct Keyring {
-    pub dir: PathBuf,
-}
-
-pub struct KeygenRequest {
-    pub email: String,
-    pub name: Option<String>,
-    pub bits: usize,
-    pub days: u32,
-    pub passphrase: Option<Zeroizing<String>>,
-}
-
-pub struct GeneratedKey {
-    pub key_pem: Zeroizing<String>,
-    pub cert_pem: String,
-}
-
-pub fn keygen(request: &KeygenRequest) -> Result<GeneratedKey> {
-    let _ = request;
-    todo!()
-}
-
-impl Keyring {
-    pub fn lookup(&self, email: &str, now: SystemTime) -> Result<(Recipient, Vec<String>)> {
-        let _ = (email, now);
-        todo!()
+    match rid {
+        RecipientIdentifier::IssuerAndSerialNumber(ias) => {
+            let serial = ias.serial_number.as_bytes();
+            let digits: String = serial.iter().map(|b| format!("{b:02x}")).collect();
+            let trimmed = digits.trim_start_matches('0');
+            let serial = if trimmed.is_empty() { "0" } else { trimmed };
+            format!("issuer {} serial 0x{serial}", ias.issuer)
+        }
+        RecipientIdentifier::SubjectKeyIdentifier(ski) => {
+            let hex: Vec<String> = ski
+                .0
+                .as_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            format!("subject key identifier {}", hex.join(":"))
+        }
     }
 }
 
-pub fn default_keyring_dir() -> Option<PathBuf> {
-    todo!()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Kind;
+    use der::Decode;
+    use x509_cert::name::Name;
+    use x509_cert::serial_number::SerialNumber;
 
-pub fn default_identity_paths() -> Vec<PathBuf> {
-    todo!()
+    #[test]
+    fn serials_are_shown_in_hex_without_the_sign_octet() {
+        let issuer = Name::from_der(&[0x30, 0x00]).unwrap();
+        for (bytes, shown) in [
+            (&[0x00, 0x80, 0x01][..], "0x8001"),
+            (&[0x00][..], "0x0"),
+            (&[0x0a][..], "0xa"),
+        ] {
+            let rid = RecipientIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: issuer.clone(),
+                serial_number: SerialNumber::new(bytes).unwrap(),
+            });
+            assert_eq!(
+                describe_recipient_id(&rid),
+                format!("issuer  serial {shown}")
+            );
+        }
+    }
+
+    #[test]
+    fn ski_identifiers_are_shown_as_colon_hex() {
+        let rid = ski_recipient_id(&[0x01, 0xab, 0xff]).unwrap();
+        assert_eq!(
+            describe_recipient_id(&rid),
+            "subject key identifier 01:ab:ff"
+        );
+    }
+
+    #[test]
+    fn a_non_utf8_recipients_list_is_a_config_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list");
+        std::fs::write(&path, [0xff, 0xfe, b'\n']).unwrap();
+        assert_eq!(
+            read_recipients_list(&path).unwrap_err().kind(),
+            Kind::Config
+        );
+    }
+
+    #[test]
+    fn pem_with_only_unrelated_blocks_is_not_a_recipient() {
+        let text = b"-----BEGIN CMS-----\nAAEC\n-----END CMS-----\n";
+        let err = recipients_from_bytes(text, "x.pem", SystemTime::now()).unwrap_err();
+        assert_eq!(err.kind(), Kind::Config);
+        assert!(err.message().contains("not a certificate or public key"));
+        let err = identities_from_bytes(text, "x.pem", &mut NoPassphrase).unwrap_err();
+        assert!(
+            err.message().contains("no private key"),
+            "{}",
+            err.message()
+        );
+    }
 }

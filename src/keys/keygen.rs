@@ -1,0 +1,275 @@
+//! `sealmail keygen`: a fresh RSA key and a self-signed S/MIME certificate for it (SPEC §4).
+//!
+//! Returns PEM text only; writing the files (mode 0600, never overwriting) is the app layer's
+//! job. The certificate is what `openssl cms -encrypt -recip` and other S/MIME agents need: v3,
+//! subjectAltName rfc822Name, keyUsage keyEncipherment, extendedKeyUsage emailProtection,
+//! subjectKeyIdentifier, basicConstraints CA:FALSE, signed with sha256WithRSAEncryption.
+
+use super::{parse, subject_key_identifier};
+use crate::error::{Error, Result};
+use der::asn1::{Any, Ia5String, ObjectIdentifier, OctetString};
+use der::{Decode, Encode, EncodePem, Tag};
+use pkcs8::{EncodePrivateKey, LineEnding};
+use rsa::PrivateKey;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::builder::profile::BuilderProfile;
+use x509_cert::builder::{Builder, CertificateBuilder};
+use x509_cert::certificate::TbsCertificate;
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{
+    BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName, SubjectKeyIdentifier,
+};
+use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
+use x509_cert::time::{Time, Validity};
+use zeroize::Zeroizing;
+
+/// id-at-commonName, X.520.
+const ID_AT_COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+/// pkcs-9-at-emailAddress, RFC 2985 §5.2.1 (kept for older mail agents, RFC 8550 §3).
+const ID_EMAIL_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
+/// X.520 ub-common-name and RFC 5280 ub-emailaddress-length.
+const UB_COMMON_NAME: usize = 64;
+const UB_EMAIL_ADDRESS: usize = 255;
+
+/// What to generate.
+pub struct KeygenRequest {
+    pub email: String,
+    /// The certificate's common name; the email address when absent.
+    pub name: Option<String>,
+    /// 2048, 3072 or 4096.
+    pub bits: usize,
+    /// How many days from now the certificate is valid.
+    pub days: u32,
+    /// Encrypt the key (PBES2: PBKDF2-HMAC-SHA256 and AES-256-CBC) with this passphrase.
+    pub passphrase: Option<Zeroizing<String>>,
+}
+
+/// The new key (PKCS#8 PEM, encrypted when a passphrase was given) and its certificate (PEM).
+pub struct GeneratedKey {
+    pub key_pem: Zeroizing<String>,
+    pub cert_pem: String,
+}
+
+/// Generate a key and a self-signed certificate valid from now for `request.days` days.
+pub fn keygen(request: &KeygenRequest) -> Result<GeneratedKey> {
+    keygen_at(request, SystemTime::now())
+}
+
+/// [`keygen`] with the certificate's start time given.
+pub fn keygen_at(request: &KeygenRequest, now: SystemTime) -> Result<GeneratedKey> {
+    if ![2048, 3072, 4096].contains(&request.bits) {
+        return Err(Error::usage(format!(
+            "--bits must be 2048, 3072 or 4096, not {}",
+            request.bits
+        )));
+    }
+    if request.days == 0 {
+        return Err(Error::usage("--days must be at least 1"));
+    }
+    let email = request.email.trim();
+    check_email(email)?;
+    let common_name = match &request.name {
+        Some(name) => name.trim(),
+        None => email,
+    };
+    check_common_name(common_name, request.name.is_some())?;
+
+    let key = PrivateKey::new(&mut getrandom::SysRng, request.bits)
+        .map_err(|e| Error::io(format!("cannot generate an RSA key: {e}")))?;
+    let cert_pem = self_signed_certificate(&key, email, common_name, request.days, now)?;
+    let key_pem = match &request.passphrase {
+        None => key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| Error::io(format!("cannot encode the private key: {e}")))?,
+        Some(passphrase) => encrypted_pkcs8_pem(&key, passphrase)?,
+    };
+    Ok(GeneratedKey { key_pem, cert_pem })
+}
+
+/// Only addresses a certificate can carry: rfc822Name and emailAddress are IA5String (ASCII).
+fn check_email(email: &str) -> Result<()> {
+    let bad = |why: &str| Error::usage(format!("--email {email:?}: {why}"));
+    let Some((local, domain)) = email.split_once('@') else {
+        return Err(bad("not an email address (no @)"));
+    };
+    if local.is_empty() || domain.is_empty() || domain.contains('@') {
+        return Err(bad("not an email address"));
+    }
+    if !email.is_ascii()
+        || email
+            .chars()
+            .any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+    {
+        return Err(bad(
+            "certificates carry only ASCII addresses without spaces",
+        ));
+    }
+    if email.len() > UB_EMAIL_ADDRESS {
+        return Err(bad("longer than 255 characters"));
+    }
+    Ok(())
+}
+
+fn check_common_name(name: &str, given: bool) -> Result<()> {
+    let flag = if given {
+        "--name"
+    } else {
+        "--email (used as the name)"
+    };
+    if name.is_empty() || name.chars().any(char::is_control) {
+        return Err(Error::usage(format!(
+            "{flag} must be a non-empty line of text"
+        )));
+    }
+    if name.chars().count() > UB_COMMON_NAME {
+        return Err(
+            Error::usage(format!("{flag} is longer than {UB_COMMON_NAME} characters"))
+                .with_hint("give a shorter --name"),
+        );
+    }
+    Ok(())
+}
+
+/// The PKCS#8 key encrypted with PBES2 (RFC 8018): PBKDF2-HMAC-SHA256 at pkcs5's default
+/// iteration count (600,000, OWASP) and AES-256-CBC — what `openssl pkcs8 -topk8 -v2 aes-256-cbc`
+/// writes, with more iterations; every PKCS#8 reader understands it.
+fn encrypted_pkcs8_pem(key: &PrivateKey, passphrase: &str) -> Result<Zeroizing<String>> {
+    let fail =
+        |e: &dyn std::fmt::Display| Error::io(format!("cannot encrypt the private key: {e}"));
+    let plain = key.to_pkcs8_der().map_err(|e| fail(&e))?;
+    let info = pkcs8::PrivateKeyInfoRef::try_from(plain.as_bytes()).map_err(|e| fail(&e))?;
+    let params = pkcs8::pkcs5::pbes2::Parameters::generate_pbkdf2(&mut getrandom::SysRng)
+        .map_err(|e| fail(&e))?;
+    let encrypted = info
+        .encrypt_with_params(params, passphrase.as_bytes())
+        .map_err(|e| fail(&e))?;
+    encrypted
+        .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
+        .map_err(|e| fail(&e))
+}
+
+/// The self-signed certificate's subject and issuer: CN=..., emailAddress=... .
+struct SelfSigned {
+    name: Name,
+}
+
+impl BuilderProfile for SelfSigned {
+    fn get_issuer(&self, subject: &Name) -> Name {
+        subject.clone()
+    }
+    fn get_subject(&self) -> Name {
+        self.name.clone()
+    }
+    fn build_extensions(
+        &self,
+        _spk: SubjectPublicKeyInfoRef<'_>,
+        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        _tbs: &TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<Extension>> {
+        // The extensions are added on the builder, where their errors are ours to map.
+        Ok(Vec::new())
+    }
+}
+
+fn self_signed_certificate(
+    key: &PrivateKey,
+    email: &str,
+    common_name: &str,
+    days: u32,
+    now: SystemTime,
+) -> Result<String> {
+    let fail = |e: &dyn std::fmt::Display| Error::io(format!("cannot build the certificate: {e}"));
+    let public_key = key.to_public_key();
+
+    let name = subject_name(email, common_name).map_err(|e| fail(&e))?;
+    let spki = {
+        use pkcs8::EncodePublicKey;
+        let der = public_key.to_public_key_der().map_err(|e| fail(&e))?;
+        SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).map_err(|e| fail(&e))?
+    };
+
+    // RFC 5280 §4.1.2.2: positive, at most 20 octets. 16 random octets with the top bit clear
+    // and the next one set: always positive, always exactly 16 octets.
+    let mut serial = [0u8; 16];
+    getrandom::fill(&mut serial).map_err(|e| fail(&e))?;
+    serial[0] = (serial[0] & 0x7f) | 0x40;
+    let serial = SerialNumber::new(&serial).map_err(|e| fail(&e))?;
+
+    let start = now.duration_since(UNIX_EPOCH).map_err(|e| fail(&e))?;
+    let start = UNIX_EPOCH + Duration::from_secs(start.as_secs());
+    let end = start + Duration::from_secs(u64::from(days) * 86_400);
+    let validity = Validity::new(
+        Time::try_from(start).map_err(|e| fail(&e))?,
+        Time::try_from(end)
+            .map_err(|_| Error::usage(format!("--days {days} ends after the year 9999")))?,
+    );
+
+    let mut builder = CertificateBuilder::new(SelfSigned { name }, serial, validity, spki)
+        .map_err(|e| fail(&e))?;
+    let ski = subject_key_identifier(&public_key)?;
+    let extensions = [
+        ext(
+            &BasicConstraints {
+                ca: false,
+                path_len_constraint: None,
+            },
+            true,
+        ),
+        ext(
+            &KeyUsage(KeyUsages::KeyEncipherment | KeyUsages::DigitalSignature),
+            true,
+        ),
+        ext(
+            &ExtendedKeyUsage(vec![parse::ID_KP_EMAIL_PROTECTION]),
+            false,
+        ),
+        Ia5String::new(email)
+            .and_then(|addr| ext(&SubjectAltName(vec![GeneralName::Rfc822Name(addr)]), false)),
+        OctetString::new(ski).and_then(|ski| ext(&SubjectKeyIdentifier(ski), false)),
+    ];
+    for extension in extensions {
+        builder
+            .add_extension(extension.map_err(|e| fail(&e))?)
+            .map_err(|e| fail(&e))?;
+    }
+
+    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
+    let cert = builder
+        .build::<_, rsa::pkcs1v15::Signature>(&signer)
+        .map_err(|e| fail(&e))?;
+    cert.to_pem(LineEnding::LF).map_err(|e| fail(&e))
+}
+
+/// An extension with the criticality we choose (RFC 5280 §4.2: keyUsage SHOULD be critical;
+/// basicConstraints MAY be either in an end-entity certificate).
+fn ext<T: der::Encode + x509_cert::der::oid::AssociatedOid>(
+    value: &T,
+    critical: bool,
+) -> der::Result<Extension> {
+    Ok(Extension {
+        extn_id: T::OID,
+        critical,
+        extn_value: OctetString::new(value.to_der()?)?,
+    })
+}
+
+/// `CN=<common name>, emailAddress=<email>` (UTF8String and IA5String, RFC 5280 §4.1.2.6).
+fn subject_name(email: &str, common_name: &str) -> der::Result<Name> {
+    let rdn = |oid, tag, value: &str| -> der::Result<RelativeDistinguishedName> {
+        let atv = AttributeTypeAndValue {
+            oid,
+            value: Any::new(tag, value.as_bytes())?,
+        };
+        RelativeDistinguishedName::try_from(vec![atv])
+    };
+    let rdns = RdnSequence::from(vec![
+        rdn(ID_AT_COMMON_NAME, Tag::Utf8String, common_name)?,
+        rdn(ID_EMAIL_ADDRESS, Tag::Ia5String, email)?,
+    ]);
+    // Name's inner RdnSequence is crate-private in x509-cert; DER is the public road between them.
+    Name::from_der(&rdns.to_der()?)
+}

@@ -1,0 +1,277 @@
+//! The keyring: a directory of certificates found by the email addresses they name, and the
+//! default places sealmail looks for certificates and identities.
+//!
+//! A keyring is a plain directory a user fills with `cp`; sealmail only reads it. One bad file
+//! must not make every address unusable, so malformed files become warnings, not errors.
+
+use super::{Recipient, issuer_and_serial, parse};
+use crate::error::{Error, Result};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+use x509_cert::Certificate;
+
+/// The file names a keyring looks at (case-insensitive).
+const CERT_EXTENSIONS: [&str; 4] = ["pem", "crt", "cer", "der"];
+
+/// A directory of certificates found by their email addresses.
+#[derive(Debug, Clone)]
+pub struct Keyring {
+    pub dir: PathBuf,
+}
+
+impl Keyring {
+    pub fn new(dir: impl Into<PathBuf>) -> Keyring {
+        Keyring { dir: dir.into() }
+    }
+
+    /// The certificate for `email`: every *.pem/*.crt/*.cer/*.der file is read, and certificates
+    /// whose subjectAltName rfc822Name or subject emailAddress equals `email` (ASCII
+    /// case-insensitively) are candidates. Of the usable ones the one valid longest (latest
+    /// notAfter) wins. Returns warnings for files that could not be read or parsed.
+    ///
+    /// Errors: no matching certificate, or a missing keyring directory, is 67; matching
+    /// certificates that are all unusable (expired, wrong usage, weak key) is 78 naming the file
+    /// and the reason, since that is what the user must fix.
+    pub fn lookup(&self, email: &str, now: SystemTime) -> Result<(Recipient, Vec<String>)> {
+        let email = email.trim();
+        let dir = self.dir.display();
+        let add_hint = format!(
+            "copy {email}'s certificate (PEM or DER, named *.pem, *.crt, *.cer or *.der) into {dir}, \
+             or give it with -r FILE"
+        );
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::no_user(format!(
+                    "no certificate for {email}: the keyring {dir} does not exist"
+                ))
+                .with_hint(format!("create {dir} and {add_hint}")));
+            }
+            Err(e) => return Err(Error::read_file(&self.dir, &e)),
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| has_cert_extension(path) && path.is_file())
+            .collect();
+        paths.sort();
+
+        let mut warnings = Vec::new();
+        let mut best: Option<(SystemTime, Recipient)> = None;
+        let mut unusable: Vec<(PathBuf, String)> = Vec::new();
+        for path in paths {
+            let certs = match read_certificates(&path) {
+                Ok(certs) => certs,
+                Err(reason) => {
+                    warnings.push(format!(
+                        "skipping {} in the keyring: {reason}",
+                        path.display()
+                    ));
+                    continue;
+                }
+            };
+            for cert in certs {
+                let matches = parse::certificate_emails(&cert)
+                    .iter()
+                    .any(|addr| addr.trim().eq_ignore_ascii_case(email));
+                if !matches {
+                    continue;
+                }
+                match parse::check_recipient_certificate(&cert, now) {
+                    Ok(public_key) => {
+                        let not_after =
+                            cert.tbs_certificate().validity().not_after.to_system_time();
+                        if best.as_ref().is_none_or(|(t, _)| not_after > *t) {
+                            let recipient = Recipient {
+                                id: issuer_and_serial(&cert),
+                                public_key,
+                                source: format!("{email} ({})", path.display()),
+                            };
+                            best = Some((not_after, recipient));
+                        }
+                    }
+                    Err(reason) => unusable.push((path.clone(), reason)),
+                }
+            }
+        }
+
+        if let Some((_, recipient)) = best {
+            return Ok((recipient, warnings));
+        }
+        if let Some((path, reason)) = unusable.first() {
+            let others = match unusable.len() {
+                1 => String::new(),
+                n => format!(" (and {} other unusable certificate(s))", n - 1),
+            };
+            return Err(Error::config(format!(
+                "the certificate for {email} in the keyring ({}) is unusable: {reason}{others}",
+                path.display()
+            ))
+            .with_hint(format!("put a current certificate for {email} into {dir}")));
+        }
+        Err(
+            Error::no_user(format!("no certificate for {email} in the keyring {dir}"))
+                .with_hint(add_hint),
+        )
+    }
+}
+
+fn has_cert_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|ext| ext.to_str())
+        .is_some_and(|ext| CERT_EXTENSIONS.iter().any(|c| ext.eq_ignore_ascii_case(c)))
+}
+
+/// Every certificate in a keyring file (PEM may hold several), or why there is none.
+fn read_certificates(path: &Path) -> std::result::Result<Vec<Certificate>, String> {
+    let bytes = std::fs::read(path).map_err(|e| crate::error::io_reason(&e))?;
+    if !parse::looks_like_pem(&bytes) {
+        return parse::certificate_from_der(&bytes)
+            .map(|cert| vec![cert])
+            .ok_or_else(|| "not a certificate".to_string());
+    }
+    let mut certs = Vec::new();
+    for block in parse::pem_blocks(&bytes)? {
+        if block.label == "CERTIFICATE" || block.label == "X509 CERTIFICATE" {
+            certs.push(
+                parse::certificate_from_der(&block.der)
+                    .ok_or_else(|| "a CERTIFICATE block is not a valid certificate".to_string())?,
+            );
+        }
+    }
+    if certs.is_empty() {
+        return Err("not a certificate".into());
+    }
+    Ok(certs)
+}
+
+/// `$XDG_CONFIG_HOME/sealmail`, else `$HOME/.config/sealmail`. XDG says a relative
+/// `$XDG_CONFIG_HOME` is invalid and must be ignored.
+fn config_dir(env: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let nonempty = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(xdg) = nonempty("XDG_CONFIG_HOME").filter(|p| p.is_absolute()) {
+        return Some(xdg.join("sealmail"));
+    }
+    nonempty("HOME").map(|home| home.join(".config").join("sealmail"))
+}
+
+/// The default keyring: `$SEALMAIL_KEYRING`, else `$XDG_CONFIG_HOME/sealmail/certs`, else
+/// `~/.config/sealmail/certs`.
+pub fn default_keyring_dir() -> Option<PathBuf> {
+    keyring_dir_from_env(&|name| std::env::var_os(name))
+}
+
+/// [`default_keyring_dir`] with the environment passed in (for tests and for callers that
+/// already captured it).
+pub fn keyring_dir_from_env(env: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    if let Some(dir) = env("SEALMAIL_KEYRING").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    config_dir(env).map(|dir| dir.join("certs"))
+}
+
+/// The default identities: the paths in `$SEALMAIL_IDENTITY` (several separated like `$PATH`),
+/// else every key file in `$XDG_CONFIG_HOME/sealmail/keys/` (`~/.config/sealmail/keys/`).
+pub fn default_identity_paths() -> Vec<PathBuf> {
+    identity_paths_from_env(&|name| std::env::var_os(name))
+}
+
+/// [`default_identity_paths`] with the environment passed in.
+///
+/// In the keys directory, regular files are taken in name order, except hidden files, editor
+/// backups (`~`) and certificates (`*.crt`, `*.cer`: keygen's PREFIX.crt often sits beside
+/// PREFIX.key). A missing directory gives no paths.
+pub fn identity_paths_from_env(env: &dyn Fn(&str) -> Option<OsString>) -> Vec<PathBuf> {
+    if let Some(list) = env("SEALMAIL_IDENTITY").filter(|v| !v.is_empty()) {
+        return std::env::split_paths(&list)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+    }
+    let Some(dir) = config_dir(env).map(|dir| dir.join("keys")) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let is_cert = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("crt") || e.eq_ignore_ascii_case("cer"));
+            !name.starts_with('.') && !name.ends_with('~') && !is_cert && path.is_file()
+        })
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> + use<> {
+        let map: HashMap<String, OsString> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn keyring_dir_prefers_sealmail_keyring_then_xdg_then_home() {
+        let all = env_of(&[
+            ("SEALMAIL_KEYRING", "/k"),
+            ("XDG_CONFIG_HOME", "/x"),
+            ("HOME", "/h"),
+        ]);
+        assert_eq!(keyring_dir_from_env(&all), Some(PathBuf::from("/k")));
+        let xdg = env_of(&[
+            ("SEALMAIL_KEYRING", ""),
+            ("XDG_CONFIG_HOME", "/x"),
+            ("HOME", "/h"),
+        ]);
+        assert_eq!(
+            keyring_dir_from_env(&xdg),
+            Some(PathBuf::from("/x/sealmail/certs"))
+        );
+        let relative_xdg = env_of(&[("XDG_CONFIG_HOME", "rel"), ("HOME", "/h")]);
+        assert_eq!(
+            keyring_dir_from_env(&relative_xdg),
+            Some(PathBuf::from("/h/.config/sealmail/certs"))
+        );
+        assert_eq!(keyring_dir_from_env(&env_of(&[])), None);
+    }
+
+    #[test]
+    fn identity_paths_come_from_the_variable_or_the_keys_dir() {
+        let listed = env_of(&[("SEALMAIL_IDENTITY", "/a.key:/b.key"), ("HOME", "/h")]);
+        assert_eq!(
+            identity_paths_from_env(&listed),
+            vec![PathBuf::from("/a.key"), PathBuf::from("/b.key")]
+        );
+
+        let home = tempfile::tempdir().unwrap();
+        let keys = home.path().join("sealmail").join("keys");
+        std::fs::create_dir_all(&keys).unwrap();
+        for name in ["b.key", "a.pem", ".hidden", "a.pem~", "me.crt", "me.CER"] {
+            std::fs::write(keys.join(name), "x").unwrap();
+        }
+        std::fs::create_dir(keys.join("subdir")).unwrap();
+        let xdg = home.path().to_str().unwrap().to_string();
+        let from_dir = env_of(&[("XDG_CONFIG_HOME", &xdg)]);
+        assert_eq!(
+            identity_paths_from_env(&from_dir),
+            vec![keys.join("a.pem"), keys.join("b.key")]
+        );
+
+        let missing = env_of(&[("XDG_CONFIG_HOME", "/nonexistent-sealmail-test")]);
+        assert!(identity_paths_from_env(&missing).is_empty());
+    }
+}
