@@ -186,8 +186,7 @@ impl<'a> Base64Writer<'a> {
         if input.is_empty() {
             return Ok(());
         }
-        encoded.clear();
-        STANDARD.encode_string_bytes(input, encoded);
+        STANDARD.encode_into(input, encoded);
         lined.clear();
         for line in encoded.chunks(line_chars) {
             lined.extend_from_slice(line);
@@ -199,11 +198,13 @@ impl<'a> Base64Writer<'a> {
 
 /// `Engine::encode` into a reused `Vec<u8>` rather than a fresh `String`.
 trait EncodeIntoVec {
-    fn encode_string_bytes(&self, input: &[u8], buf: &mut Vec<u8>);
+    fn encode_into(&self, input: &[u8], buf: &mut Vec<u8>);
 }
 
 impl EncodeIntoVec for GeneralPurpose {
-    fn encode_string_bytes(&self, input: &[u8], buf: &mut Vec<u8>) {
+    /// Replaces the contents of `buf`. Resizing to the length it already has (every full block)
+    /// costs nothing, so the buffer is not zeroed again on each block.
+    fn encode_into(&self, input: &[u8], buf: &mut Vec<u8>) {
         // A padded encoding of n bytes is 4 * ceil(n / 3) characters.
         let len = input.len().div_ceil(3) * 4;
         buf.resize(len, 0);
@@ -578,8 +579,8 @@ const DECODER: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// Base64 characters gathered per decoding step.
-const CLEAN_CAP: usize = 256 * 1024;
+/// Input bytes taken per decoding step.
+const STEP: usize = 256 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DecodeState {
@@ -591,16 +592,23 @@ enum DecodeState {
 
 /// Streams the bytes of a base64 body, skipping blanks and line breaks, up to the end of input
 /// (MIME) or the END line (PEM).
+///
+/// Each step takes up to [`STEP`] input bytes. The fast path drops the line breaks with one
+/// copy per line and lets the engine check every character while it decodes; only when that
+/// fails, or the step ends in something that is not base64, is the step scanned byte by byte
+/// (blanks inside lines, padding, the PEM END line, or a real error to report).
 struct Base64Reader<'a> {
     input: Box<dyn BufRead + 'a>,
     /// The PEM label whose END line ends the base64; `None` for MIME (base64 to end of input).
     pem_label: Option<String>,
     state: DecodeState,
-    /// Base64 characters (and padding) not yet decoded.
+    /// Base64 characters (and padding) not yet decoded: fewer than four between steps, except
+    /// after padding.
     clean: Vec<u8>,
-    /// Decoded bytes not yet handed out, from `out_pos`.
+    /// Decoded bytes: `out[out_pos..out_len]` are not yet handed out.
     out: Vec<u8>,
     out_pos: usize,
+    out_len: usize,
     /// Decoded bytes so far, to refuse an empty body.
     decoded_total: u64,
     /// Input bytes consumed so far, to say where a bad byte is.
@@ -619,34 +627,29 @@ impl<'a> Base64Reader<'a> {
             input,
             pem_label,
             state: DecodeState::Body,
-            clean: Vec::with_capacity(CLEAN_CAP),
-            out: Vec::with_capacity(CLEAN_CAP / 4 * 3),
+            clean: Vec::with_capacity(STEP + 4),
+            // Room for one step's worth of decoded bytes; allocated once, never zeroed again.
+            out: vec![0; STEP / 4 * 3 + 3],
             out_pos: 0,
+            out_len: 0,
             decoded_total: 0,
             offset: 0,
         }
     }
 
-    /// Decode `clean[..len]` onto the end of `out`.
-    fn decode_prefix(&mut self, len: usize) -> io::Result<()> {
-        let Some(src) = self.clean.get(..len) else {
-            return Ok(());
-        };
-        let start = self.out.len();
-        self.out.resize(start + len.div_ceil(4) * 3, 0);
-        let dst = self.out.get_mut(start..).unwrap_or_default();
-        match DECODER.decode_slice(src, dst) {
-            Ok(n) => {
-                self.out.truncate(start + n);
-                self.decoded_total += n as u64;
-                self.clean.drain(..len);
-                Ok(())
-            }
-            Err(e) => {
-                self.out.truncate(start);
-                Err(malformed(e))
-            }
+    /// Decode `clean[..len]` into `out` (which is empty), and drop it from `clean`.
+    fn decode_prefix(&mut self, len: usize) -> Result<(), base64::DecodeSliceError> {
+        let src = self.clean.get(..len).unwrap_or_default();
+        let need = len.div_ceil(4) * 3;
+        if self.out.len() < need {
+            self.out.resize(need, 0);
         }
+        let n = DECODER.decode_slice(src, &mut self.out)?;
+        self.out_pos = 0;
+        self.out_len = n;
+        self.decoded_total += n as u64;
+        self.clean.drain(..len);
+        Ok(())
     }
 
     /// The base64 has ended: decode what is left, which may be a short or padded last group.
@@ -655,7 +658,7 @@ impl<'a> Base64Reader<'a> {
         if self.clean.iter().filter(|&&b| b != b'=').count() % 4 == 1 {
             return Err(malformed("it ends in the middle of a group"));
         }
-        self.decode_prefix(self.clean.len())?;
+        self.decode_prefix(self.clean.len()).map_err(malformed)?;
         if self.decoded_total == 0 {
             return Err(Error::data("the input has no base64 content")
                 .with_hint("is the message empty or truncated?")
@@ -680,12 +683,11 @@ impl<'a> Base64Reader<'a> {
         Ok(())
     }
 
-    /// Move base64 characters from the input into `clean` until there is something to decode or
-    /// the base64 ends.
+    /// Decode the next step of input into `out`, or reach the end of the base64.
     fn fill(&mut self) -> io::Result<()> {
-        while self.state != DecodeState::Done && self.out_pos >= self.out.len() {
-            self.out.clear();
+        while self.state != DecodeState::Done && self.out_pos >= self.out_len {
             self.out_pos = 0;
+            self.out_len = 0;
             let chunk = self.input.fill_buf()?;
             if chunk.is_empty() {
                 if let Some(label) = &self.pem_label {
@@ -697,63 +699,86 @@ impl<'a> Base64Reader<'a> {
                 }
                 return self.finish();
             }
-            let room = CLEAN_CAP - self.clean.len().min(CLEAN_CAP);
-            let take = chunk.len().min(room.max(1));
-            let chunk = chunk.get(..take).unwrap_or_default();
-            let start = self.clean.len();
-            let mut used = chunk.len();
-            let mut end_of_base64 = false;
-            if self.state == DecodeState::Body && compact_fast(chunk, &mut self.clean) {
-                // Only alphabet and blanks: the common case, no byte-by-byte decisions.
-            } else {
-                self.clean.truncate(start);
-                let pem = self.pem_label.is_some();
-                match scan_slow(chunk, &mut self.clean, &mut self.state, pem) {
-                    Scan::All => {}
-                    Scan::EndLine(at) => {
-                        used = at;
-                        end_of_base64 = true;
+            let chunk = chunk.get(..chunk.len().min(STEP)).unwrap_or_default();
+            let used = chunk.len();
+            let carried = self.clean.len();
+
+            if self.state == DecodeState::Body {
+                strip_line_breaks(chunk, &mut self.clean);
+                let whole = self.clean.len() / 4 * 4;
+                // What waits for the next step must be plain base64, so that a PEM END line or
+                // a blank cut by the step boundary is seen by the careful path.
+                let tail_ok = self
+                    .clean
+                    .get(whole..)
+                    .unwrap_or_default()
+                    .iter()
+                    .all(|&b| CLASS[b as usize] == ALPHA || b == b'=');
+                let ends_padded = whole > 0 && self.clean.get(whole - 1) == Some(&b'=');
+                // Padding ends the data: nothing but blanks may follow it.
+                let tail_ok = tail_ok && !(ends_padded && self.clean.len() > whole);
+                if tail_ok && self.decode_prefix(whole).is_ok() {
+                    if ends_padded {
+                        self.state = DecodeState::Padding;
                     }
-                    Scan::Bad(at, b) => {
-                        return Err(malformed(format!(
-                            "byte 0x{b:02x} at offset {} is not base64",
-                            self.offset + at as u64
-                        )));
-                    }
+                    self.input.consume(used);
+                    self.offset += used as u64;
+                    continue;
                 }
+                self.clean.truncate(carried);
             }
+
+            let pem = self.pem_label.is_some();
+            let chunk = self.input.fill_buf()?;
+            let chunk = chunk.get(..chunk.len().min(STEP)).unwrap_or_default();
+            let scanned = scan_slow(chunk, &mut self.clean, &mut self.state, pem);
+            let used = match scanned {
+                Scan::All => chunk.len(),
+                Scan::EndLine(at) => at,
+                Scan::Bad(at, b) => {
+                    return Err(malformed(format!(
+                        "byte 0x{b:02x} at offset {} is not base64",
+                        self.offset + at as u64
+                    )));
+                }
+            };
             self.input.consume(used);
             self.offset += used as u64;
-            if end_of_base64 {
+            if matches!(scanned, Scan::EndLine(_)) {
                 self.read_end_line()?;
                 return self.finish();
             }
             if self.state == DecodeState::Body {
                 let whole = self.clean.len() / 4 * 4;
-                self.decode_prefix(whole)?;
+                self.decode_prefix(whole).map_err(malformed)?;
             }
         }
         Ok(())
     }
 }
 
-/// Append the alphabet bytes of `chunk` to `clean`, dropping blanks; false (with `clean` in an
-/// unspecified state past its old length) when the chunk holds any other byte.
-fn compact_fast(chunk: &[u8], clean: &mut Vec<u8>) -> bool {
-    let start = clean.len();
-    clean.resize(start + chunk.len(), 0);
-    let dst = clean.get_mut(start..).unwrap_or_default();
-    let mut kept = 0;
-    let mut seen = 0u8;
-    // Branch-free: every byte is stored, and the cursor only advances past alphabet bytes.
-    for (&b, i) in chunk.iter().zip(0..dst.len()) {
-        let class = CLASS[b as usize];
-        dst[kept.min(i)] = b;
-        kept += usize::from(class & ALPHA);
-        seen |= class;
+/// Append `chunk` to `clean` without its line breaks: each `\n`, and a `\r` ending a line.
+/// One copy per line; the position of the next `\n` is guessed from the length of the last
+/// line, since base64 lines are all alike. Any other blank stays, for the engine to refuse and
+/// the careful path to skip.
+fn strip_line_breaks(chunk: &[u8], clean: &mut Vec<u8>) {
+    let mut rest = chunk;
+    let mut last = 0;
+    while !rest.is_empty() {
+        let len = if last > 0 && rest.get(last - 1) == Some(&b'\n') {
+            last
+        } else {
+            rest.iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |i| i + 1)
+        };
+        let (line, tail) = rest.split_at(len.min(rest.len()));
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        clean.extend_from_slice(line);
+        last = len;
+        rest = tail;
     }
-    clean.truncate(start + kept);
-    seen & OTHER == 0
 }
 
 enum Scan {
@@ -793,7 +818,7 @@ impl Read for Base64Reader<'_> {
             return Ok(0);
         }
         self.fill()?;
-        let avail = self.out.get(self.out_pos..).unwrap_or_default();
+        let avail = self.out.get(self.out_pos..self.out_len).unwrap_or_default();
         let n = avail.len().min(buf.len());
         buf.get_mut(..n)
             .unwrap_or_default()
@@ -848,13 +873,13 @@ mod tests {
     }
 
     #[test]
-    fn fast_compaction_drops_blanks_and_flags_others() {
+    fn line_breaks_are_stripped_and_other_blanks_kept() {
         let mut clean = b"xy".to_vec();
-        assert!(compact_fast(b"QU\r\nJD \tRA", &mut clean));
-        assert_eq!(clean, b"xyQUJDRA");
+        strip_line_breaks(b"QUJD\r\nQUJD\r\nQU\nJD \t\r\nRA\r", &mut clean);
+        assert_eq!(clean, b"xyQUJDQUJDQUJD \tRA");
         let mut clean = Vec::new();
-        assert!(!compact_fast(b"QUJD=", &mut clean));
-        assert!(!compact_fast(b"QU*D", &mut Vec::new()));
+        strip_line_breaks(b"\n\n\r\nAB", &mut clean);
+        assert_eq!(clean, b"AB");
     }
 
     #[test]

@@ -524,3 +524,26 @@ fn sealmail_output_is_read_back_by_the_same_module_from_openssl_der() {
         assert_eq!(decode(wire, InForm::Auto).unwrap(), der, "{form:?}");
     }
 }
+
+#[test]
+fn padding_cut_by_a_read_boundary_is_still_the_end() {
+    // "MAA=" ends the data: whatever the read sizes, base64 after it is refused.
+    for cap in 1..=12 {
+        for body in [
+            "MAA=MAMB\n",
+            "MAA=\nMA",
+            "MAA=MA",
+            "MAA==\n=",
+            "MAA=\n\nMAMB\n",
+        ] {
+            let wire = [headers(LineEnding::Lf).as_bytes(), body.as_bytes()].concat();
+            let got =
+                read_cms(open_envelope(trickle(wire, cap as u64, cap), InForm::Auto).unwrap());
+            assert_eq!(
+                got.unwrap_err().kind(),
+                Kind::Data,
+                "{body:?} reads up to {cap}"
+            );
+        }
+    }
+}
