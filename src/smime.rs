@@ -75,8 +75,10 @@ pub trait EnvelopeSink: Write {
 /// Start the output: for `Smime`, `outer_fields` (already in `line_ending`) then the S/MIME
 /// content headers and the empty line; for `Pem` the BEGIN line; for `Der` nothing.
 ///
-/// The headers are written at once; the CMS bytes written to the returned sink are encoded as
-/// they come, and [`EnvelopeSink::finish`] writes the last line and the trailer.
+/// `outer_fields` only go into `Smime` output (PEM and DER have no headers). The headers are
+/// written at once; the CMS bytes written to the returned sink are encoded as they come, and
+/// [`EnvelopeSink::finish`] writes the last line and the trailer: a sink dropped without
+/// `finish` leaves the output truncated, which is why it goes to an uncommitted `io::Output`.
 pub fn envelope_writer<'a>(
     form: OutForm,
     outer_fields: &[u8],
