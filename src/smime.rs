@@ -2,11 +2,22 @@
 //! base64 in 76-character lines, `-----BEGIN CMS-----` PEM, or raw DER; and auto-detection of
 //! which of those an input is. Streaming: nothing here holds a whole message.
 //!
-//! STUB: interface only; being written.
+//! This module knows nothing of CMS itself (that is [`crate::cms`]) nor of the outer message's
+//! routing headers (that is [`crate::message`]): it moves opaque CMS bytes in and out of their
+//! transport framing. It never dispatches on the MIME `smime-type` label, because agents disagree
+//! on it (neomutt labels everything `enveloped-data`); the CMS content type inside decides.
+//!
+//! Both base64 directions work in large blocks with the `base64` crate's engine: the encoder
+//! consumes whole lines' worth of input (57 bytes per 76-character line) and carries the rest; the
+//! decoder strips line breaks from a whole buffer at a time and decodes complete 4-character
+//! groups, keeping the padding group for the end.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::message::LineEnding;
-use std::io::{BufRead, Read, Write};
+use base64::Engine as _;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use std::io::{self, BufRead, Read, Write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutForm {
@@ -23,6 +34,38 @@ pub enum InForm {
     Der,
 }
 
+/// The content header fields of the S/MIME part (SPEC §1), written after the outer fields.
+const SMIME_CONTENT_FIELDS: [&str; 4] = [
+    "MIME-Version: 1.0",
+    "Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=\"smime.p7m\"",
+    "Content-Transfer-Encoding: base64",
+    "Content-Disposition: attachment; filename=\"smime.p7m\"",
+];
+
+/// RFC 2045 §6.8: "The encoded output stream must be represented in lines of no more than 76
+/// characters each."
+const MIME_LINE: usize = 76;
+/// RFC 7468 §2: "Generators MUST wrap the base64-encoded lines so that each line consists of
+/// exactly 64 characters except for the final line".
+const PEM_LINE: usize = 64;
+/// Lines encoded per block: big enough that the engine runs at full speed, small enough to stay
+/// in cache (4096 MIME lines = 228 KiB of input).
+const LINES_PER_BLOCK: usize = 4096;
+
+const PEM_BEGIN: &[u8] = b"-----BEGIN ";
+/// The PEM labels that carry a CMS ContentInfo: RFC 7468 §9 names `CMS` and says parsers should
+/// also accept `PKCS7`, which openssl writes for `-outform PEM` of `openssl smime`.
+const PEM_LABELS: [&str; 2] = ["CMS", "PKCS7"];
+
+impl LineEnding {
+    fn bytes(self) -> &'static [u8] {
+        match self {
+            LineEnding::Lf => b"\n",
+            LineEnding::CrLf => b"\r\n",
+        }
+    }
+}
+
 /// A writer that frames the CMS bytes written to it in the chosen form.
 pub trait EnvelopeSink: Write {
     /// Write any trailer (final base64 line, PEM END line) and flush.
@@ -31,27 +74,856 @@ pub trait EnvelopeSink: Write {
 
 /// Start the output: for `Smime`, `outer_fields` (already in `line_ending`) then the S/MIME
 /// content headers and the empty line; for `Pem` the BEGIN line; for `Der` nothing.
+///
+/// `outer_fields` only go into `Smime` output (PEM and DER have no headers). The headers are
+/// written at once; the CMS bytes written to the returned sink are encoded as they come, and
+/// [`EnvelopeSink::finish`] writes the last line and the trailer: a sink dropped without
+/// `finish` leaves the output truncated, which is why it goes to an uncommitted `io::Output`.
 pub fn envelope_writer<'a>(
     form: OutForm,
     outer_fields: &[u8],
     line_ending: LineEnding,
-    out: Box<dyn Write + 'a>,
+    mut out: Box<dyn Write + 'a>,
 ) -> Result<Box<dyn EnvelopeSink + 'a>> {
-    let _ = (form, outer_fields, line_ending, out);
-    todo!()
+    let eol = line_ending.bytes();
+    match form {
+        OutForm::Der => Ok(Box::new(RawSink { out })),
+        OutForm::Smime => {
+            let mut head = Vec::with_capacity(outer_fields.len() + 256);
+            head.extend_from_slice(outer_fields);
+            for field in SMIME_CONTENT_FIELDS {
+                head.extend_from_slice(field.as_bytes());
+                head.extend_from_slice(eol);
+            }
+            head.extend_from_slice(eol);
+            out.write_all(&head)?;
+            Ok(Box::new(Base64Writer::new(out, MIME_LINE, eol, Vec::new())))
+        }
+        OutForm::Pem => {
+            let mut begin = b"-----BEGIN CMS-----".to_vec();
+            begin.extend_from_slice(eol);
+            out.write_all(&begin)?;
+            let mut end = b"-----END CMS-----".to_vec();
+            end.extend_from_slice(eol);
+            Ok(Box::new(Base64Writer::new(out, PEM_LINE, eol, end)))
+        }
+    }
+}
+
+/// DER out: the bytes as they are.
+struct RawSink<'a> {
+    out: Box<dyn Write + 'a>,
+}
+
+impl Write for RawSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.out.write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl EnvelopeSink for RawSink<'_> {
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+/// Base64 in fixed-length lines, every line (the last one too) ended with `eol`.
+///
+/// Input is encoded a block of whole lines at a time; what does not fill a line waits in
+/// `carry` for the next write or for `finish`.
+struct Base64Writer<'a> {
+    out: Box<dyn Write + 'a>,
+    /// Characters per line (a multiple of 4).
+    line_chars: usize,
+    eol: &'static [u8],
+    /// Written after the last line (the PEM END line), already line-ended.
+    trailer: Vec<u8>,
+    /// Input bytes not yet encoded; always shorter than one block.
+    carry: Vec<u8>,
+    /// One block's base64 without line breaks, then with them.
+    encoded: Vec<u8>,
+    lined: Vec<u8>,
+}
+
+impl<'a> Base64Writer<'a> {
+    fn new(
+        out: Box<dyn Write + 'a>,
+        line_chars: usize,
+        eol: &'static [u8],
+        trailer: Vec<u8>,
+    ) -> Self {
+        let block = line_chars / 4 * 3 * LINES_PER_BLOCK;
+        Base64Writer {
+            out,
+            line_chars,
+            eol,
+            trailer,
+            carry: Vec::with_capacity(block),
+            encoded: Vec::with_capacity(line_chars * LINES_PER_BLOCK),
+            lined: Vec::with_capacity((line_chars + eol.len()) * LINES_PER_BLOCK),
+        }
+    }
+
+    /// Input bytes per block: a whole number of lines.
+    fn block_len(&self) -> usize {
+        self.line_chars / 4 * 3 * LINES_PER_BLOCK
+    }
+
+    /// Encode `input` (whole lines, except at the very end) and write it out with line breaks.
+    fn encode_out(
+        out: &mut dyn Write,
+        encoded: &mut Vec<u8>,
+        lined: &mut Vec<u8>,
+        line_chars: usize,
+        eol: &[u8],
+        input: &[u8],
+    ) -> io::Result<()> {
+        if input.is_empty() {
+            return Ok(());
+        }
+        STANDARD.encode_into(input, encoded);
+        lined.clear();
+        for line in encoded.chunks(line_chars) {
+            lined.extend_from_slice(line);
+            lined.extend_from_slice(eol);
+        }
+        out.write_all(lined)
+    }
+}
+
+/// `Engine::encode` into a reused `Vec<u8>` rather than a fresh `String`.
+trait EncodeIntoVec {
+    fn encode_into(&self, input: &[u8], buf: &mut Vec<u8>);
+}
+
+impl EncodeIntoVec for GeneralPurpose {
+    /// Replaces the contents of `buf`. Resizing to the length it already has (every full block)
+    /// costs nothing, so the buffer is not zeroed again on each block.
+    fn encode_into(&self, input: &[u8], buf: &mut Vec<u8>) {
+        // A padded encoding of n bytes is 4 * ceil(n / 3) characters.
+        let len = input.len().div_ceil(3) * 4;
+        buf.resize(len, 0);
+        // The slice is exactly the encoded length, so this cannot fail; stay panic-free anyway.
+        let written = self.encode_slice(input, buf).unwrap_or(0);
+        buf.truncate(written);
+    }
+}
+
+impl Write for Base64Writer<'_> {
+    fn write(&mut self, mut buf: &[u8]) -> io::Result<usize> {
+        let total = buf.len();
+        let block = self.block_len();
+        if !self.carry.is_empty() {
+            let want = (block - self.carry.len()).min(buf.len());
+            let (head, rest) = buf.split_at(want);
+            self.carry.extend_from_slice(head);
+            buf = rest;
+            if self.carry.len() < block {
+                return Ok(total);
+            }
+            Self::encode_out(
+                &mut *self.out,
+                &mut self.encoded,
+                &mut self.lined,
+                self.line_chars,
+                self.eol,
+                &self.carry,
+            )?;
+            self.carry.clear();
+        }
+        let whole = buf.len() / block * block;
+        let (blocks, rest) = buf.split_at(whole);
+        for chunk in blocks.chunks(block) {
+            Self::encode_out(
+                &mut *self.out,
+                &mut self.encoded,
+                &mut self.lined,
+                self.line_chars,
+                self.eol,
+                chunk,
+            )?;
+        }
+        self.carry.extend_from_slice(rest);
+        Ok(total)
+    }
+
+    /// Flushes the underlying writer only: bytes that do not yet fill a block stay carried,
+    /// because encoding them now would put padding in the middle of the stream.
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl EnvelopeSink for Base64Writer<'_> {
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        let this = &mut *self;
+        Self::encode_out(
+            &mut *this.out,
+            &mut this.encoded,
+            &mut this.lined,
+            this.line_chars,
+            this.eol,
+            &this.carry,
+        )?;
+        this.carry.clear();
+        this.out.write_all(&this.trailer)?;
+        this.out.flush()?;
+        Ok(())
+    }
 }
 
 /// An input opened as an envelope: where the CMS bytes come from, and what surrounded them.
 pub struct OpenedEnvelope<'a> {
-    /// The MIME header section of the S/MIME message, when the input was MIME.
+    /// The form the input was read as (never `Auto`).
+    pub form: InForm,
+    /// The MIME header section of the S/MIME message, when the input was MIME: every byte up to
+    /// and including the empty line, as received.
     pub header_section: Option<Vec<u8>>,
     /// The line ending of the input when it was text (MIME or PEM).
     pub line_ending: Option<LineEnding>,
-    /// The CMS DER/BER bytes (base64 already decoded).
+    /// The CMS DER/BER bytes (base64 already decoded). Errors in the framing (malformed base64,
+    /// a missing PEM END line) come out of `read` as `io::Error`s wrapping an [`Error`] of kind
+    /// `Data`; `Error::from` turns them back.
     pub cms: Box<dyn Read + 'a>,
 }
 
+/// Open an input as an S/MIME, PEM or DER envelope (SPEC §1), detecting which unless `form`
+/// forces one:
+///
+/// - first non-blank bytes `-----BEGIN` → PEM (labels `CMS` and `PKCS7`);
+/// - first byte `0x30` (a SEQUENCE: the ContentInfo) → DER or BER, passed through;
+/// - anything else → a MIME entity whose Content-Type must be `application/pkcs7-mime` or
+///   `application/x-pkcs7-mime` (whatever its `smime-type`), or `application/octet-stream` named
+///   `*.p7m`.
 pub fn open_envelope<'a>(input: Box<dyn BufRead + 'a>, form: InForm) -> Result<OpenedEnvelope<'a>> {
-    let _ = (input, form);
-    todo!()
+    let (mut input, form) = match form {
+        InForm::Auto => detect(input)?,
+        forced => (input, forced),
+    };
+    match form {
+        InForm::Der => {
+            if input.fill_buf()?.is_empty() {
+                return Err(empty_input());
+            }
+            Ok(OpenedEnvelope {
+                form,
+                header_section: None,
+                line_ending: None,
+                cms: input,
+            })
+        }
+        InForm::Pem => open_pem(input),
+        // `detect` never answers Auto; a forced Auto cannot reach here either.
+        InForm::Smime | InForm::Auto => open_mime(input),
+    }
+}
+
+fn empty_input() -> Error {
+    Error::data("the input is empty").with_hint("give an S/MIME message, PEM or DER CMS file")
+}
+
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0b' | b'\x0c')
+}
+
+/// Look at the first bytes and say which form the input is in. Leading blank space is skipped
+/// (a PEM file may start with it); what was looked at is put back in front of the stream.
+fn detect<'a>(mut input: Box<dyn BufRead + 'a>) -> Result<(Box<dyn BufRead + 'a>, InForm)> {
+    // Leading blanks can only come before PEM: skip them without keeping them.
+    let mut skipped_blank = false;
+    loop {
+        let buf = input.fill_buf()?;
+        if buf.is_empty() {
+            return Err(empty_input());
+        }
+        let blanks = buf.iter().take_while(|&&b| is_blank(b)).count();
+        let all = blanks == buf.len();
+        input.consume(blanks);
+        skipped_blank |= blanks > 0;
+        if !all {
+            break;
+        }
+    }
+    // Gather enough bytes to compare with "-----BEGIN " even if the reader hands them over a
+    // few at a time (a pipe), then put them back in front.
+    let mut head = Vec::with_capacity(PEM_BEGIN.len());
+    while head.len() < PEM_BEGIN.len() {
+        let buf = input.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let n = buf.len().min(PEM_BEGIN.len() - head.len());
+        head.extend_from_slice(buf.get(..n).unwrap_or_default());
+        input.consume(n);
+    }
+    let form = if head.starts_with(PEM_BEGIN) {
+        InForm::Pem
+    } else if skipped_blank {
+        return Err(
+            Error::data("the input is not an S/MIME message: it starts with blank space")
+                .with_hint("give an S/MIME message, PEM or DER CMS file"),
+        );
+    } else if head.first() == Some(&0x30) {
+        InForm::Der
+    } else {
+        InForm::Smime
+    };
+    let input: Box<dyn BufRead + 'a> = Box::new(io::Cursor::new(head).chain(input));
+    Ok((input, form))
+}
+
+/// Longest line accepted around the base64 (PEM BEGIN/END lines).
+const MAX_PEM_LINE: u64 = 1024;
+
+fn open_pem<'a>(mut input: Box<dyn BufRead + 'a>) -> Result<OpenedEnvelope<'a>> {
+    // Skip blank lines before the BEGIN line (forced --inform pem skips no detection).
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        (&mut input)
+            .take(MAX_PEM_LINE)
+            .read_until(b'\n', &mut line)?;
+        if line.is_empty() {
+            return Err(
+                Error::data("the input is not PEM: no -----BEGIN CMS----- line")
+                    .with_hint("use --inform smime or --inform der if that is what it is"),
+            );
+        }
+        if !line.iter().all(|&b| is_blank(b)) {
+            break;
+        }
+    }
+    let line_ending = if line.ends_with(b"\r\n") {
+        LineEnding::CrLf
+    } else {
+        LineEnding::Lf
+    };
+    let text = String::from_utf8_lossy(&line);
+    let label = text
+        .trim()
+        .strip_prefix("-----BEGIN ")
+        .and_then(|rest| rest.strip_suffix("-----"))
+        .map(str::to_owned);
+    let label = match label {
+        Some(label) if PEM_LABELS.contains(&label.as_str()) => label,
+        Some(label) => {
+            return Err(Error::data(format!(
+                "the input is PEM \"{label}\", not CMS (-----BEGIN CMS----- or PKCS7)"
+            ))
+            .with_hint("is this a key or a certificate rather than an encrypted message?"));
+        }
+        None => {
+            return Err(
+                Error::data("the input is not PEM: no -----BEGIN CMS----- line")
+                    .with_hint("use --inform smime or --inform der if that is what it is"),
+            );
+        }
+    };
+    Ok(OpenedEnvelope {
+        form: InForm::Pem,
+        header_section: None,
+        line_ending: Some(line_ending),
+        cms: Box::new(Base64Reader::new(input, Some(label))),
+    })
+}
+
+fn open_mime<'a>(mut input: Box<dyn BufRead + 'a>) -> Result<OpenedEnvelope<'a>> {
+    let header_section = read_header_section(&mut *input)?;
+    if header_section.iter().all(|&b| is_blank(b)) {
+        return Err(empty_input());
+    }
+    let line_ending = line_ending_of(&header_section);
+    let encoding = check_smime_headers(&header_section)?;
+    let cms: Box<dyn Read + 'a> = match encoding {
+        Encoding::Base64 => Box::new(Base64Reader::new(input, None)),
+        Encoding::Raw => {
+            if input.fill_buf()?.is_empty() {
+                return Err(Error::data("the S/MIME message has no body"));
+            }
+            input
+        }
+    };
+    Ok(OpenedEnvelope {
+        form: InForm::Smime,
+        header_section: Some(header_section),
+        line_ending: Some(line_ending),
+        cms,
+    })
+}
+
+enum Encoding {
+    Base64,
+    /// binary, 8bit, 7bit or none: the body is the CMS bytes.
+    Raw,
+}
+
+/// Check that a header section is an S/MIME encrypted part and say how its body is encoded.
+fn check_smime_headers(header_section: &[u8]) -> Result<Encoding> {
+    use mail_parser::{MessageParser, MimeHeaders};
+    let not_smime = |what: &str| {
+        Error::data(format!(
+            "the input is not an S/MIME encrypted message ({what})"
+        ))
+        .with_hint(
+            "decrypt reads application/pkcs7-mime messages, PEM (-----BEGIN CMS-----) or DER",
+        )
+    };
+    let Some(parsed) = MessageParser::new().parse_headers(header_section) else {
+        return Err(not_smime("no MIME header fields"));
+    };
+    let Some(ct) = parsed.content_type() else {
+        return Err(not_smime("no Content-Type"));
+    };
+    let ctype = ct.ctype().to_ascii_lowercase();
+    let subtype = ct.subtype().unwrap_or_default().to_ascii_lowercase();
+    let named_p7m = || {
+        let name = ct.attribute("name").or_else(|| {
+            parsed
+                .content_disposition()
+                .and_then(|d| d.attribute("filename"))
+        });
+        name.is_some_and(|n| n.to_ascii_lowercase().ends_with(".p7m"))
+    };
+    let is_smime = ctype == "application"
+        && (matches!(subtype.as_str(), "pkcs7-mime" | "x-pkcs7-mime")
+            || (subtype == "octet-stream" && named_p7m()));
+    if !is_smime {
+        let err = not_smime(&format!("Content-Type: {ctype}/{subtype}"));
+        return Err(if subtype == "signed" || subtype == "pkcs7-signature" {
+            err.with_hint("this message is signed, not encrypted; there is nothing to decrypt")
+        } else {
+            err
+        });
+    }
+    let cte = parsed
+        .content_transfer_encoding()
+        .map(|c| c.trim().to_ascii_lowercase());
+    match cte.as_deref() {
+        Some("base64") => Ok(Encoding::Base64),
+        None | Some("binary" | "8bit" | "7bit" | "") => Ok(Encoding::Raw),
+        Some(other) => Err(Error::data(format!(
+            "the S/MIME part has an unsupported Content-Transfer-Encoding: {other}"
+        ))),
+    }
+}
+
+/// Read every byte up to and including the empty line that ends the header section (or to the
+/// end of input). Splitting only; the fields are parsed by mail-parser.
+// TODO(message): replace with crate::message::read_header_section once it lands.
+fn read_header_section(input: &mut dyn BufRead) -> Result<Vec<u8>> {
+    let limit = crate::message::MAX_HEADER_SECTION as u64;
+    let mut section = Vec::new();
+    loop {
+        let start = section.len();
+        let room = limit.saturating_sub(start as u64);
+        let n = input.take(room).read_until(b'\n', &mut section)?;
+        if n == 0 {
+            if section.len() as u64 >= limit {
+                return Err(Error::data(format!(
+                    "the header section is longer than {} bytes",
+                    crate::message::MAX_HEADER_SECTION
+                )));
+            }
+            return Ok(section);
+        }
+        let line = section.get(start..).unwrap_or_default();
+        if line == b"\n" || line == b"\r\n" {
+            return Ok(section);
+        }
+        if !line.ends_with(b"\n") && section.len() as u64 >= limit {
+            return Err(Error::data(format!(
+                "the header section is longer than {} bytes",
+                crate::message::MAX_HEADER_SECTION
+            )));
+        }
+    }
+}
+
+fn line_ending_of(text: &[u8]) -> LineEnding {
+    match text.iter().position(|&b| b == b'\n') {
+        Some(i) if i > 0 && text.get(i - 1) == Some(&b'\r') => LineEnding::CrLf,
+        _ => LineEnding::Lf,
+    }
+}
+
+/// Byte classes for the base64 decoder: alphabet, blank (skipped), and the rest, which needs a
+/// closer look ('=' padding, '-' of a PEM END line, or an error).
+const ALPHA: u8 = 1;
+const BLANK: u8 = 2;
+const OTHER: u8 = 4;
+
+const CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_alphanumeric() || b == b'+' || b == b'/' {
+            t[i] = ALPHA;
+        } else if matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0b' | b'\x0c') {
+            t[i] = BLANK;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// Decoding accepts the last group with or without its `=` padding; non-zero trailing bits are
+/// still refused, so there is exactly one encoding of each input.
+const DECODER: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Input bytes taken per decoding step.
+const STEP: usize = 256 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DecodeState {
+    Body,
+    /// After the first `=`: only more `=`, blanks and (PEM) the END line may follow.
+    Padding,
+    Done,
+}
+
+/// Streams the bytes of a base64 body, skipping blanks and line breaks, up to the end of input
+/// (MIME) or the END line (PEM).
+///
+/// Each step takes up to [`STEP`] input bytes. The fast path drops the line breaks with one
+/// copy per line and lets the engine check every character while it decodes; only when that
+/// fails, or the step ends in something that is not base64, is the step scanned byte by byte
+/// (blanks inside lines, padding, the PEM END line, or a real error to report).
+struct Base64Reader<'a> {
+    input: Box<dyn BufRead + 'a>,
+    /// The PEM label whose END line ends the base64; `None` for MIME (base64 to end of input).
+    pem_label: Option<String>,
+    state: DecodeState,
+    /// Base64 characters (and padding) not yet decoded: fewer than four between steps, except
+    /// after padding.
+    clean: Vec<u8>,
+    /// Decoded bytes: `out[out_pos..out_len]` are not yet handed out.
+    out: Vec<u8>,
+    out_pos: usize,
+    out_len: usize,
+    /// Decoded bytes so far, to refuse an empty body.
+    decoded_total: u64,
+    /// Input bytes consumed so far, to say where a bad byte is.
+    offset: u64,
+}
+
+fn malformed(what: impl std::fmt::Display) -> io::Error {
+    Error::data(format!("malformed base64 in the input: {what}"))
+        .with_hint("the message may have been damaged in transit")
+        .into()
+}
+
+impl<'a> Base64Reader<'a> {
+    fn new(input: Box<dyn BufRead + 'a>, pem_label: Option<String>) -> Self {
+        Base64Reader {
+            input,
+            pem_label,
+            state: DecodeState::Body,
+            clean: Vec::with_capacity(STEP + 4),
+            // Room for one step's worth of decoded bytes; allocated once, never zeroed again.
+            out: vec![0; STEP / 4 * 3 + 3],
+            out_pos: 0,
+            out_len: 0,
+            decoded_total: 0,
+            offset: 0,
+        }
+    }
+
+    /// Decode `clean[..len]` into `out` (which is empty), and drop it from `clean`.
+    fn decode_prefix(&mut self, len: usize) -> Result<(), base64::DecodeSliceError> {
+        let src = self.clean.get(..len).unwrap_or_default();
+        let need = len.div_ceil(4) * 3;
+        if self.out.len() < need {
+            self.out.resize(need, 0);
+        }
+        let n = DECODER.decode_slice(src, &mut self.out)?;
+        self.out_pos = 0;
+        self.out_len = n;
+        self.decoded_total += n as u64;
+        self.clean.drain(..len);
+        Ok(())
+    }
+
+    /// The base64 has ended: decode what is left, which may be a short or padded last group.
+    fn finish(&mut self) -> io::Result<()> {
+        self.state = DecodeState::Done;
+        if self.clean.iter().filter(|&&b| b != b'=').count() % 4 == 1 {
+            return Err(malformed("it ends in the middle of a group"));
+        }
+        self.decode_prefix(self.clean.len()).map_err(malformed)?;
+        if self.decoded_total == 0 {
+            return Err(Error::data("the input has no base64 content")
+                .with_hint("is the message empty or truncated?")
+                .into());
+        }
+        Ok(())
+    }
+
+    /// Read and check the PEM END line; its first byte is next in `input`.
+    fn read_end_line(&mut self) -> io::Result<()> {
+        let mut line = Vec::new();
+        (&mut self.input)
+            .take(MAX_PEM_LINE)
+            .read_until(b'\n', &mut line)?;
+        let label = self.pem_label.as_deref().unwrap_or_default();
+        let expected = format!("-----END {label}-----");
+        if String::from_utf8_lossy(&line).trim() != expected {
+            return Err(
+                Error::data(format!("malformed PEM in the input: expected {expected}")).into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Decode the next step of input into `out`, or reach the end of the base64.
+    fn fill(&mut self) -> io::Result<()> {
+        while self.state != DecodeState::Done && self.out_pos >= self.out_len {
+            self.out_pos = 0;
+            self.out_len = 0;
+            let chunk = self.input.fill_buf()?;
+            if chunk.is_empty() {
+                if let Some(label) = &self.pem_label {
+                    return Err(Error::data(format!(
+                        "malformed PEM in the input: no -----END {label}----- line"
+                    ))
+                    .with_hint("the file may be truncated")
+                    .into());
+                }
+                return self.finish();
+            }
+            let chunk = chunk.get(..chunk.len().min(STEP)).unwrap_or_default();
+            let used = chunk.len();
+            let carried = self.clean.len();
+
+            if self.state == DecodeState::Body {
+                strip_line_breaks(chunk, &mut self.clean);
+                let whole = self.clean.len() / 4 * 4;
+                // What waits for the next step must be plain base64, so that a PEM END line or
+                // a blank cut by the step boundary is seen by the careful path.
+                let tail_ok = self
+                    .clean
+                    .get(whole..)
+                    .unwrap_or_default()
+                    .iter()
+                    .all(|&b| CLASS[b as usize] == ALPHA || b == b'=');
+                let ends_padded = whole > 0 && self.clean.get(whole - 1) == Some(&b'=');
+                // Padding ends the data: nothing but blanks may follow it.
+                let tail_ok = tail_ok && !(ends_padded && self.clean.len() > whole);
+                if tail_ok && self.decode_prefix(whole).is_ok() {
+                    if ends_padded {
+                        self.state = DecodeState::Padding;
+                    }
+                    self.input.consume(used);
+                    self.offset += used as u64;
+                    continue;
+                }
+                self.clean.truncate(carried);
+            }
+
+            let pem = self.pem_label.is_some();
+            let chunk = self.input.fill_buf()?;
+            let chunk = chunk.get(..chunk.len().min(STEP)).unwrap_or_default();
+            let scanned = scan_slow(chunk, &mut self.clean, &mut self.state, pem);
+            let used = match scanned {
+                Scan::All => chunk.len(),
+                Scan::EndLine(at) => at,
+                Scan::Bad(at, b) => {
+                    return Err(malformed(format!(
+                        "byte 0x{b:02x} at offset {} is not base64",
+                        self.offset + at as u64
+                    )));
+                }
+            };
+            self.input.consume(used);
+            self.offset += used as u64;
+            if matches!(scanned, Scan::EndLine(_)) {
+                self.read_end_line()?;
+                return self.finish();
+            }
+            if self.state == DecodeState::Body {
+                let whole = self.clean.len() / 4 * 4;
+                self.decode_prefix(whole).map_err(malformed)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Append `chunk` to `clean` without its line breaks: each `\n`, and a `\r` ending a line.
+/// One copy per line; the position of the next `\n` is guessed from the length of the last
+/// line, since base64 lines are all alike. Any other blank stays, for the engine to refuse and
+/// the careful path to skip.
+fn strip_line_breaks(chunk: &[u8], clean: &mut Vec<u8>) {
+    let mut rest = chunk;
+    let mut last = 0;
+    while !rest.is_empty() {
+        let len = if last > 0 && rest.get(last - 1) == Some(&b'\n') {
+            last
+        } else {
+            rest.iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |i| i + 1)
+        };
+        let (line, tail) = rest.split_at(len.min(rest.len()));
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        clean.extend_from_slice(line);
+        last = len;
+        rest = tail;
+    }
+}
+
+enum Scan {
+    /// The whole chunk was taken.
+    All,
+    /// A PEM END line starts at this offset.
+    EndLine(usize),
+    /// This byte at this offset cannot be in base64 here.
+    Bad(usize, u8),
+}
+
+/// The careful path: byte by byte, following padding and the PEM END line.
+fn scan_slow(chunk: &[u8], clean: &mut Vec<u8>, state: &mut DecodeState, pem: bool) -> Scan {
+    for (i, &b) in chunk.iter().enumerate() {
+        let class = CLASS[b as usize];
+        if class == BLANK {
+            continue;
+        }
+        match (*state, b) {
+            (DecodeState::Body, _) if class == ALPHA => clean.push(b),
+            // A last group has at most two padding characters.
+            (DecodeState::Padding, b'=') if clean.ends_with(b"==") => return Scan::Bad(i, b),
+            (DecodeState::Body | DecodeState::Padding, b'=') => {
+                *state = DecodeState::Padding;
+                clean.push(b);
+            }
+            (_, b'-') if pem => return Scan::EndLine(i),
+            _ => return Scan::Bad(i, b),
+        }
+    }
+    Scan::All
+}
+
+impl Read for Base64Reader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.fill()?;
+        let avail = self.out.get(self.out_pos..self.out_len).unwrap_or_default();
+        let n = avail.len().min(buf.len());
+        buf.get_mut(..n)
+            .unwrap_or_default()
+            .copy_from_slice(avail.get(..n).unwrap_or_default());
+        self.out_pos += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(encoded: &str, width: usize, eol: &str) -> String {
+        let mut s = String::new();
+        for chunk in encoded.as_bytes().chunks(width) {
+            s.push_str(std::str::from_utf8(chunk).unwrap());
+            s.push_str(eol);
+        }
+        s
+    }
+
+    fn encode_smime_body(data: &[u8], eol: LineEnding, chunk: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut sink = envelope_writer(OutForm::Smime, b"", eol, Box::new(&mut out)).unwrap();
+            for piece in data.chunks(chunk.max(1)) {
+                sink.write_all(piece).unwrap();
+            }
+            sink.finish().unwrap();
+        }
+        let head_len = out.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
+        let head_len =
+            head_len.or_else(|| out.windows(2).position(|w| w == b"\n\n").map(|i| i + 2));
+        out.split_off(head_len.unwrap())
+    }
+
+    #[test]
+    fn encoder_lines_match_one_shot_encode() {
+        let data: Vec<u8> = (0..5000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        for len in [0, 1, 2, 3, 56, 57, 58, 114, 4999] {
+            for chunk in [1, 7, 57, 1000, 100_000] {
+                let body = encode_smime_body(&data[..len], LineEnding::Lf, chunk);
+                let expected = lines(&STANDARD.encode(&data[..len]), 76, "\n");
+                assert_eq!(
+                    String::from_utf8(body).unwrap(),
+                    expected,
+                    "len {len} chunk {chunk}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn line_breaks_are_stripped_and_other_blanks_kept() {
+        let mut clean = b"xy".to_vec();
+        strip_line_breaks(b"QUJD\r\nQUJD\r\nQU\nJD \t\r\nRA\r", &mut clean);
+        assert_eq!(clean, b"xyQUJDQUJDQUJD \tRA");
+        let mut clean = Vec::new();
+        strip_line_breaks(b"\n\n\r\nAB", &mut clean);
+        assert_eq!(clean, b"AB");
+    }
+
+    #[test]
+    fn slow_scan_stops_at_end_line_and_refuses_data_after_padding() {
+        let mut clean = Vec::new();
+        let mut state = DecodeState::Body;
+        assert!(matches!(
+            scan_slow(b"QQ==\n-----END", &mut clean, &mut state, true),
+            Scan::EndLine(5)
+        ));
+        assert_eq!(clean, b"QQ==");
+        let mut state = DecodeState::Body;
+        assert!(matches!(
+            scan_slow(b"QQ==QQ", &mut Vec::new(), &mut state, false),
+            Scan::Bad(4, b'Q')
+        ));
+        let mut state = DecodeState::Body;
+        assert!(matches!(
+            scan_slow(b"QQ-", &mut Vec::new(), &mut state, false),
+            Scan::Bad(2, b'-')
+        ));
+    }
+
+    #[test]
+    fn header_section_stops_at_the_empty_line() {
+        let mut input: &[u8] = b"A: b\r\n c\r\n\r\nbody";
+        assert_eq!(
+            read_header_section(&mut input).unwrap(),
+            b"A: b\r\n c\r\n\r\n"
+        );
+        assert_eq!(input, b"body");
+        let mut input: &[u8] = b"A: b\n";
+        assert_eq!(read_header_section(&mut input).unwrap(), b"A: b\n");
+    }
+
+    #[test]
+    fn an_endless_header_line_is_refused() {
+        let big = vec![b'a'; crate::message::MAX_HEADER_SECTION + 10];
+        let mut input: &[u8] = &big;
+        assert_eq!(
+            read_header_section(&mut input).unwrap_err().kind(),
+            crate::Kind::Data
+        );
+    }
 }
