@@ -444,11 +444,19 @@ mod tests {
     }
 }
 
-pub fn stdout_is_terminal() -> bool {
-    todo!()
-}
-
+/// Write a new file (never overwriting one): keygen's key (0600) and certificate.
 pub fn write_new_file(path: &Path, bytes: &[u8], privacy: Privacy) -> Result<()> {
-    let _ = (path, bytes, privacy);
-    todo!()
+    let mut file = match privacy {
+        Privacy::Private => create_new_private(path)?,
+        Privacy::Public => create_new(path)?,
+    };
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| {
+            Error::io(format!(
+                "cannot write {}: {}",
+                path.display(),
+                io_reason(&e)
+            ))
+        })
 }

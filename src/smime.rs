@@ -435,11 +435,17 @@ fn open_pem<'a>(mut input: Box<dyn BufRead + 'a>) -> Result<OpenedEnvelope<'a>> 
 }
 
 fn open_mime<'a>(mut input: Box<dyn BufRead + 'a>) -> Result<OpenedEnvelope<'a>> {
-    let header_section = read_header_section(&mut *input)?;
+    let header_section = crate::message::read_header_section(&mut *input).map_err(|e| {
+        Error::data(format!(
+            "the input is not an S/MIME message ({})",
+            e.message()
+        ))
+        .with_hint("sealmail decrypt reads S/MIME messages, PEM (-----BEGIN CMS-----) and DER")
+    })?;
     if header_section.iter().all(|&b| is_blank(b)) {
         return Err(empty_input());
     }
-    let line_ending = line_ending_of(&header_section);
+    let line_ending = crate::message::line_ending_of(&header_section);
     let encoding = check_smime_headers(&header_section)?;
     let cms: Box<dyn Read + 'a> = match encoding {
         Encoding::Base64 => Box::new(Base64Reader::new(input, None)),
@@ -511,45 +517,6 @@ fn check_smime_headers(header_section: &[u8]) -> Result<Encoding> {
         Some(other) => Err(Error::data(format!(
             "the S/MIME part has an unsupported Content-Transfer-Encoding: {other}"
         ))),
-    }
-}
-
-/// Read every byte up to and including the empty line that ends the header section (or to the
-/// end of input). Splitting only; the fields are parsed by mail-parser.
-// TODO(message): replace with crate::message::read_header_section once it lands.
-fn read_header_section(input: &mut dyn BufRead) -> Result<Vec<u8>> {
-    let limit = crate::message::MAX_HEADER_SECTION as u64;
-    let mut section = Vec::new();
-    loop {
-        let start = section.len();
-        let room = limit.saturating_sub(start as u64);
-        let n = input.take(room).read_until(b'\n', &mut section)?;
-        if n == 0 {
-            if section.len() as u64 >= limit {
-                return Err(Error::data(format!(
-                    "the header section is longer than {} bytes",
-                    crate::message::MAX_HEADER_SECTION
-                )));
-            }
-            return Ok(section);
-        }
-        let line = section.get(start..).unwrap_or_default();
-        if line == b"\n" || line == b"\r\n" {
-            return Ok(section);
-        }
-        if !line.ends_with(b"\n") && section.len() as u64 >= limit {
-            return Err(Error::data(format!(
-                "the header section is longer than {} bytes",
-                crate::message::MAX_HEADER_SECTION
-            )));
-        }
-    }
-}
-
-fn line_ending_of(text: &[u8]) -> LineEnding {
-    match text.iter().position(|&b| b == b'\n') {
-        Some(i) if i > 0 && text.get(i - 1) == Some(&b'\r') => LineEnding::CrLf,
-        _ => LineEnding::Lf,
     }
 }
 
@@ -903,27 +870,5 @@ mod tests {
             scan_slow(b"QQ-", &mut Vec::new(), &mut state, false),
             Scan::Bad(2, b'-')
         ));
-    }
-
-    #[test]
-    fn header_section_stops_at_the_empty_line() {
-        let mut input: &[u8] = b"A: b\r\n c\r\n\r\nbody";
-        assert_eq!(
-            read_header_section(&mut input).unwrap(),
-            b"A: b\r\n c\r\n\r\n"
-        );
-        assert_eq!(input, b"body");
-        let mut input: &[u8] = b"A: b\n";
-        assert_eq!(read_header_section(&mut input).unwrap(), b"A: b\n");
-    }
-
-    #[test]
-    fn an_endless_header_line_is_refused() {
-        let big = vec![b'a'; crate::message::MAX_HEADER_SECTION + 10];
-        let mut input: &[u8] = &big;
-        assert_eq!(
-            read_header_section(&mut input).unwrap_err().kind(),
-            crate::Kind::Data
-        );
     }
 }
