@@ -73,6 +73,10 @@ pub struct EncryptArgs {
     /// The message: a file, or - / absent for stdin
     pub input: Option<PathBuf>,
 
+    /// More recipient certificates or addresses after INPUT, as neomutt's %c passes them
+    #[arg(value_name = "RECIPIENT", requires = "input")]
+    pub more_recipients: Vec<String>,
+
     /// Recipient: a certificate, a public key file, or an email address looked up in the keyring
     #[arg(short = 'r', long = "recipient", value_name = "R")]
     pub recipients: Vec<String>,
@@ -296,7 +300,7 @@ impl Command {
                     || !a.attach.is_empty();
                 Request::Encrypt(app::EncryptRequest {
                     input: a.input,
-                    recipients: a.recipients,
+                    recipients: a.recipients.into_iter().chain(a.more_recipients).collect(),
                     recipients_files: a.recipients_files,
                     header_recipients: a.header_recipients,
                     keyring: a.keyring,
