@@ -51,6 +51,8 @@ const GCM_MAX_LEN: u64 = (1 << 36) - 32;
 /// A multiple of 64 so that the ChaCha20 keystream stays block-aligned from piece to piece.
 const STRIDE: usize = 16 * 1024;
 
+/// Poly1305 and GHASH both work on 16-byte blocks.
+const MAC_BLOCK: usize = 16;
 type Block = Array<u8, U16>;
 type Ctr32Be<A> = ctr::Ctr32BE<A>;
 
@@ -286,12 +288,12 @@ impl Mac {
     /// Hash ciphertext bytes already counted by [`Mac::admit`].
     fn absorb(&mut self, mut data: &[u8]) {
         if self.pending_len > 0 {
-            let take = (TAG_LEN - self.pending_len).min(data.len());
+            let take = (MAC_BLOCK - self.pending_len).min(data.len());
             let (head, rest) = data.split_at(take);
             self.pending[self.pending_len..self.pending_len + take].copy_from_slice(head);
             self.pending_len += take;
             data = rest;
-            if self.pending_len < TAG_LEN {
+            if self.pending_len < MAC_BLOCK {
                 return;
             }
             self.auth.update(std::slice::from_ref(&self.pending));
@@ -319,7 +321,8 @@ impl Mac {
             }
             Authenticator::Ghash(..) => {
                 // SP 800-38D §7.1 step 5: "[len(A)]64 || [len(C)]64", lengths in bits, big-endian.
-                // The length limits keep both products far below 2^64.
+                // ct_len is capped by GCM_MAX_LEN, and the (test-only) AAD is a slice in memory, so
+                // neither product comes near 2^64.
                 lengths[..8].copy_from_slice(&(self.aad_len * 8).to_be_bytes());
                 lengths[8..].copy_from_slice(&(self.ct_len * 8).to_be_bytes());
             }
@@ -530,6 +533,29 @@ impl Decryptor {
             _ => return Err(too_long(self.cipher)),
         }
         self.keystream.apply(chunk)
+    }
+}
+
+// Debug shows which cipher a stream uses, never key material or cipher state.
+impl fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sealer")
+            .field("cipher", &self.mac.cipher)
+            .finish_non_exhaustive()
+    }
+}
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("cipher", &self.mac.cipher)
+            .finish_non_exhaustive()
+    }
+}
+impl fmt::Debug for Decryptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decryptor")
+            .field("cipher", &self.cipher)
+            .finish_non_exhaustive()
     }
 }
 
