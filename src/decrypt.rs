@@ -264,7 +264,7 @@ struct Plaintext {
 impl Read for Plaintext {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.spool.read(buf)?;
-        self.decryptor.decrypt_in_place(&mut buf[..n]);
+        self.decryptor.decrypt_in_place(&mut buf[..n])?;
         Ok(n)
     }
 }

@@ -81,7 +81,7 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
     let mut input = vec![0u8; CHUNK];
     loop {
         if buf.len() >= CHUNK || body.done {
-            sealer.seal_in_place(&mut buf);
+            sealer.seal_in_place(&mut buf)?;
             envelope.write_content(&buf)?;
             buf.clear();
             if body.done {
