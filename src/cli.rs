@@ -307,7 +307,7 @@ impl Command {
                     cipher: a.cipher.into(),
                     entity: a.entity,
                     outform: a.outform.into(),
-                    compose: composing.then(|| Compose {
+                    compose: composing.then_some(Compose {
                         from: a.from,
                         to: a.to,
                         cc: a.cc,

@@ -101,8 +101,9 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
             .iter()
             .flat_map(|k| identities.iter().map(move |i| (i, k)));
         for (identity, ktri) in pairs.take(MAX_BLIND_TRIES) {
-            if let Ok(key) = try_unwrap(identity, ktri, cipher) {
-                return Ok(key);
+            match try_unwrap(identity, ktri, cipher) {
+                Ok(key) => return Ok(key),
+                Err(e) => last_error = Some(e),
             }
         }
     }

@@ -421,6 +421,23 @@ pub fn read_small_file(path: &Path, limit: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Write a new file (never overwriting one): keygen's key (0600) and certificate.
+pub fn write_new_file(path: &Path, bytes: &[u8], privacy: Privacy) -> Result<()> {
+    let mut file = match privacy {
+        Privacy::Private => create_new_private(path)?,
+        Privacy::Public => create_new(path)?,
+    };
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| {
+            Error::io(format!(
+                "cannot write {}: {}",
+                path.display(),
+                io_reason(&e)
+            ))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,21 +459,4 @@ mod tests {
         assert!(Output::new(Some(Path::new("-")), Privacy::Public).is_stdout());
         assert_eq!(input_len(Some(Path::new("-"))), None);
     }
-}
-
-/// Write a new file (never overwriting one): keygen's key (0600) and certificate.
-pub fn write_new_file(path: &Path, bytes: &[u8], privacy: Privacy) -> Result<()> {
-    let mut file = match privacy {
-        Privacy::Private => create_new_private(path)?,
-        Privacy::Public => create_new(path)?,
-    };
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| {
-            Error::io(format!(
-                "cannot write {}: {}",
-                path.display(),
-                io_reason(&e)
-            ))
-        })
 }

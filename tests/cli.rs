@@ -177,7 +177,8 @@ fn exit_65_for_binary_garbage_to_encrypt() {
     assert_fails(&run(cmd, b"\x00\x9f\x92\x96 not a message"), 65, "");
 }
 
-/// Flip one byte at `pos` counted from the end of the DER (the tag is the last 16 bytes).
+/// Flip one byte counted from the end of the DER: the tag is the last 16 bytes, after its
+/// OCTET STRING header (2 bytes); the ciphertext ends just before that.
 fn tampered(from_end: usize) -> Vec<u8> {
     let mut der = encrypt(&["-r", &alice_crt(), "--outform", "der"], MESSAGE);
     let n = der.len();
@@ -190,7 +191,7 @@ fn exit_65_and_no_plaintext_for_a_tampered_ciphertext_or_tag() {
     for (what, from_end) in [
         ("tag", 1),
         ("tag", 16),
-        ("ciphertext", 17),
+        ("ciphertext", 19),
         ("ciphertext", 40),
     ] {
         let dir = tempdir();

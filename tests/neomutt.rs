@@ -13,12 +13,24 @@ fn neomutt_encrypt(dir: &std::path::Path, cipher: &str, certs: &[&str]) -> std::
     let f = dir.join("entity");
     std::fs::write(&f, ENTITY).unwrap();
     let mut cmd = sealmail();
-    cmd.args(["encrypt", "--entity", "--outform", "der", "--cipher", cipher]).arg(&f);
+    cmd.args([
+        "encrypt",
+        "--entity",
+        "--outform",
+        "der",
+        "--cipher",
+        cipher,
+    ])
+    .arg(&f);
     for c in certs {
         cmd.arg(fixture(c));
     }
     let out = run(cmd, b"");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.stdout.first(), Some(&0x30), "not DER");
     let der = dir.join("smime.p7m");
     std::fs::write(&der, &out.stdout).unwrap();
@@ -28,7 +40,17 @@ fn neomutt_encrypt(dir: &std::path::Path, cipher: &str, certs: &[&str]) -> std::
 /// `smime_decrypt_command = "sealmail decrypt --entity --inform der --passphrase-fd 0 -i %k %f"`
 fn neomutt_decrypt(key: &str, der: &std::path::Path, stdin: &[u8]) -> std::process::Output {
     let mut cmd = sealmail();
-    cmd.args(["decrypt", "--entity", "--inform", "der", "--passphrase-fd", "0", "-i"]).arg(fixture(key)).arg(der);
+    cmd.args([
+        "decrypt",
+        "--entity",
+        "--inform",
+        "der",
+        "--passphrase-fd",
+        "0",
+        "-i",
+    ])
+    .arg(fixture(key))
+    .arg(der);
     run(cmd, stdin)
 }
 
@@ -38,7 +60,11 @@ fn neomutt_encrypt_and_decrypt_with_a_passphrase_on_stdin() {
     let der = neomutt_encrypt(dir.path(), "aes256", &["keys/alice.crt", "keys/bob.crt"]);
     for key in ["keys/alice.pbkdf2.pem", "keys/alice.scrypt.pem"] {
         let out = neomutt_decrypt(key, &der, PASSPHRASE);
-        assert!(out.status.success(), "{key}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{key}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(out.stdout, ENTITY, "{key}");
     }
     // bob, the second %c certificate, can read it too (his key is not encrypted: stdin unused).
@@ -57,7 +83,11 @@ fn what_neomutt_sends_openssl_can_read() {
         .arg(fixture("keys/alice.key"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.stdout, lf_to_crlf(ENTITY));
 }
 
