@@ -10,9 +10,9 @@ use crate::io::{self as sio, Output, Privacy};
 use crate::keys::{self, Identity, PassphraseSource, Recipient};
 use crate::message::Protection;
 use crate::smime::{InForm, OutForm};
-use std::io::{BufRead, Read};
+use std::io::{BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 use zeroize::Zeroizing;
 
 pub enum Request {
@@ -103,14 +103,24 @@ fn warn(message: &str) {
 
 fn run_encrypt(request: EncryptRequest) -> Result<()> {
     let now = SystemTime::now();
+    let input_path = named(&request.input);
     let keyring = request.keyring.clone().or_else(keys::default_keyring_dir);
     let mut recipients = Vec::new();
     for r in &request.recipients {
         recipients.extend(resolve_recipient(r, None, keyring.as_deref(), now)?);
     }
     for list in &request.recipients_files {
-        let base = list.parent().map(Path::to_path_buf);
-        for r in keys::read_recipients_list(list)? {
+        // `-R -`: the list on stdin, which then cannot also carry the message. Its relative
+        // paths are relative to the working directory.
+        let (list, base) = if list.as_os_str() == "-" {
+            if input_path.is_none() {
+                return Err(stdin_twice("the recipients list"));
+            }
+            (PathBuf::from("/dev/stdin"), None)
+        } else {
+            (list.clone(), list.parent().map(Path::to_path_buf))
+        };
+        for r in keys::read_recipients_list(&list)? {
             recipients.extend(resolve_recipient(
                 &r,
                 base.as_deref(),
@@ -120,7 +130,6 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
         }
     }
 
-    let input_path = named(&request.input);
     let reader: Box<dyn BufRead> = match &request.compose {
         Some(compose) => {
             let mut body = Vec::new();
@@ -129,7 +138,7 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
                 .map_err(|e| Error::from(e).context("reading the body"))?;
             Box::new(std::io::Cursor::new(crate::compose::build(compose, &body)?))
         }
-        None => sio::open_input(input_path)?,
+        None => with_progress(sio::open_input(input_path)?, "encrypting"),
     };
     let mut reader = reader;
     if request.header_recipients {
@@ -255,13 +264,24 @@ fn run_decrypt(request: DecryptRequest) -> Result<()> {
         from: request.passphrase.clone(),
         cached: None,
     };
+    if request.identities.iter().any(|p| p.as_os_str() == "-") {
+        if input_path.is_none() {
+            return Err(stdin_twice("the identity"));
+        }
+        if request.passphrase == PassphraseFrom::Fd(0) {
+            return Err(
+                Error::usage("stdin cannot carry both the identity and the passphrase")
+                    .with_hint("give the key as a file, or the passphrase with --passphrase-file"),
+            );
+        }
+    }
     let identities = load_identities(&request.identities, &mut passphrases)?;
     let plan = DecryptPlan {
         identities,
         inform: request.inform,
         entity: request.entity,
     };
-    let input = sio::open_input(input_path)?;
+    let input = with_progress(sio::open_input(input_path)?, "decrypting");
     let mut output = Output::new(named(&request.output), Privacy::Private);
     {
         let mut writer = output.writer()?;
@@ -270,11 +290,17 @@ fn run_decrypt(request: DecryptRequest) -> Result<()> {
     output.commit()
 }
 
+/// stdin serves one purpose per run (rage's rule): the message, or a key, or a list.
+fn stdin_twice(what: &str) -> Error {
+    Error::usage(format!("stdin cannot carry both the message and {what}"))
+        .with_hint("give the message as a file (INPUT) when reading the other from -")
+}
+
 fn load_identities(paths: &[PathBuf], passphrases: &mut Passphrases) -> Result<Vec<Identity>> {
     if !paths.is_empty() {
         let mut identities = Vec::new();
         for path in paths {
-            identities.extend(keys::load_identity_file(path, passphrases)?);
+            identities.extend(load_identity(path, passphrases)?);
         }
         return Ok(identities);
     }
@@ -288,13 +314,64 @@ fn load_identities(paths: &[PathBuf], passphrases: &mut Passphrases) -> Result<V
     let explicit = std::env::var_os("SEALMAIL_IDENTITY").is_some();
     let mut identities = Vec::new();
     for path in &defaults {
-        match keys::load_identity_file(path, passphrases) {
+        match load_identity(path, passphrases) {
             Ok(ids) => identities.extend(ids),
             Err(e) if !explicit => warn(&format!("skipping {}: {}", path.display(), e.message())),
             Err(e) => return Err(e),
         }
     }
     Ok(identities)
+}
+
+/// One `-i` value: a key file (`-` for stdin) and, when a certificate with the same stem sits
+/// beside it (keygen's `PREFIX.key` + `PREFIX.crt`), that certificate's identifiers too: the key
+/// then answers to the issuerAndSerialNumber senders put in the message instead of needing a
+/// blind try.
+fn load_identity(path: &Path, passphrases: &mut Passphrases) -> Result<Vec<Identity>> {
+    if path.as_os_str() == "-" {
+        let mut bytes = Zeroizing::new(Vec::new());
+        std::io::stdin()
+            .lock()
+            .take(1 << 20)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::from(e).context("reading the identity from stdin"))?;
+        return keys::identities_from_bytes(&bytes, "stdin", passphrases);
+    }
+    let mut identities = keys::load_identity_file(path, passphrases)?;
+    for cert in sibling_certificates(path) {
+        for identity in &mut identities {
+            identity.add_certificate(&cert);
+        }
+    }
+    Ok(identities)
+}
+
+/// Certificates in `STEM.crt`, `STEM.cer` or `STEM.pem` beside the key file `STEM.EXT` (PEM,
+/// possibly several, or DER). Unreadable or unparseable files are ignored: the certificate only
+/// adds identifiers, the key works without it.
+fn sibling_certificates(key_path: &Path) -> Vec<x509_cert::Certificate> {
+    use der::Decode;
+    let mut certs = Vec::new();
+    for ext in ["crt", "cer", "pem"] {
+        let candidate = key_path.with_extension(ext);
+        if candidate == key_path || !candidate.is_file() {
+            continue;
+        }
+        let Ok(bytes) = sio::read_small_file(&candidate, 1 << 20) else {
+            continue;
+        };
+        let is_pem = bytes
+            .windows(27)
+            .any(|w| w == b"-----BEGIN CERTIFICATE-----");
+        if is_pem {
+            if let Ok(chain) = x509_cert::Certificate::load_pem_chain(&bytes) {
+                certs.extend(chain);
+            }
+        } else if let Ok(cert) = x509_cert::Certificate::from_der(&bytes) {
+            certs.push(cert);
+        }
+    }
+    certs
 }
 
 /// Passphrases from the source the user named, read once.
@@ -378,6 +455,96 @@ fn first_line(bytes: &[u8], what: &str) -> Result<Zeroizing<String>> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// progress
+
+/// Wrap `reader` in a [`Progress`] line when stderr is a terminal; otherwise leave it alone
+/// (scripts, mail clients and CI logs get no progress noise).
+fn with_progress(reader: Box<dyn BufRead>, verb: &'static str) -> Box<dyn BufRead> {
+    if std::io::stderr().is_terminal() {
+        Box::new(Progress::new(reader, verb, Box::new(std::io::stderr())))
+    } else {
+        reader
+    }
+}
+
+/// Counts the bytes read through it and, once a run has lasted [`Progress::QUIET`], rewrites
+/// one line on the terminal (`sealmail: encrypting… 123 MiB`) at most every
+/// [`Progress::EVERY`]. Short runs print nothing. The line is cleared when the reader is dropped,
+/// so an error message that follows starts on a clean line.
+struct Progress<R> {
+    inner: R,
+    verb: &'static str,
+    sink: Box<dyn std::io::Write>,
+    bytes: u64,
+    started: Instant,
+    last: Option<Instant>,
+}
+
+impl<R> Progress<R> {
+    const QUIET: Duration = Duration::from_secs(2);
+    const EVERY: Duration = Duration::from_millis(500);
+
+    fn new(inner: R, verb: &'static str, sink: Box<dyn std::io::Write>) -> Self {
+        Progress {
+            inner,
+            verb,
+            sink,
+            bytes: 0,
+            started: Instant::now(),
+            last: None,
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.bytes += n as u64;
+        let now = Instant::now();
+        let due = match self.last {
+            None => now.duration_since(self.started) >= Self::QUIET,
+            Some(last) => now.duration_since(last) >= Self::EVERY,
+        };
+        if due {
+            self.last = Some(now);
+            // A progress line that cannot be written is not worth failing the run for.
+            let _ = write!(
+                self.sink,
+                "\r\x1b[2Ksealmail: {}… {} MiB",
+                self.verb,
+                self.bytes >> 20
+            );
+            let _ = self.sink.flush();
+        }
+    }
+}
+
+impl<R: Read> Read for Progress<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.advance(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Progress<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.inner.consume(amt);
+        self.advance(amt);
+    }
+}
+
+impl<R> Drop for Progress<R> {
+    fn drop(&mut self) {
+        if self.last.is_some() {
+            let _ = write!(self.sink, "\r\x1b[2K");
+            let _ = self.sink.flush();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // keygen, inspect
 
 fn run_keygen(request: KeygenRequest) -> Result<()> {
@@ -440,3 +607,96 @@ fn run_inspect(request: InspectRequest) -> Result<()> {
 }
 
 use std::io::Write as _;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A sink the test can read after the reader has been dropped.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn drain(mut reader: impl BufRead) -> u64 {
+        let mut total = 0u64;
+        loop {
+            let n = reader.fill_buf().unwrap().len();
+            if n == 0 {
+                return total;
+            }
+            reader.consume(n);
+            total += n as u64;
+        }
+    }
+
+    #[test]
+    fn progress_is_silent_for_a_short_run_and_counts_every_byte() {
+        let sink = Shared::default();
+        let data = vec![7u8; 3 << 20];
+        let mut reader = Progress::new(
+            std::io::BufReader::new(&data[..]),
+            "encrypting",
+            Box::new(sink.clone()),
+        );
+        let mut copy = Vec::new();
+        reader.read_to_end(&mut copy).unwrap();
+        assert_eq!(copy, data);
+        assert_eq!(reader.bytes, 3 << 20);
+        drop(reader);
+        assert!(sink.0.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn progress_of_a_long_run_shows_mib_once_per_interval_and_clears_the_line() {
+        let sink = Shared::default();
+        let data = vec![0u8; 5 << 20];
+        let mut reader = Progress::new(
+            std::io::BufReader::with_capacity(1 << 20, &data[..]),
+            "decrypting",
+            Box::new(sink.clone()),
+        );
+        // As if the run had started long ago: the first read is past the quiet period.
+        reader.started = Instant::now() - Duration::from_secs(60);
+        assert_eq!(drain(&mut reader), 5 << 20);
+        drop(reader);
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.matches("sealmail: decrypting… 1 MiB").count(), 1, "{text:?}");
+        assert!(text.ends_with("\r\x1b[2K"), "{text:?}");
+    }
+
+    #[test]
+    fn a_certificate_beside_a_key_adds_its_issuer_and_serial() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/keys");
+        for name in ["alice.key", "alice.crt"] {
+            std::fs::copy(fixtures.join(name), dir.path().join(name)).unwrap();
+        }
+        std::fs::copy(fixtures.join("bob.key"), dir.path().join("bob.key")).unwrap();
+        let mut passphrases = Passphrases {
+            from: PassphraseFrom::Default,
+            cached: None,
+        };
+        let alice = load_identity(&dir.path().join("alice.key"), &mut passphrases).unwrap();
+        let cert = keys::load_recipient_file(&fixtures.join("alice.crt"), SystemTime::now())
+            .unwrap()
+            .remove(0);
+        assert!(matches!(
+            cert.id,
+            keys::RecipientIdentifier::IssuerAndSerialNumber(_)
+        ));
+        assert!(alice[0].matches(&cert.id), "{:?}", alice[0]);
+        // bob.key has no certificate beside it: his key id only.
+        let bob = load_identity(&dir.path().join("bob.key"), &mut passphrases).unwrap();
+        assert_eq!(bob[0].ids.len(), 1);
+    }
+}
