@@ -9,6 +9,7 @@
 use crate::app::Compose;
 use crate::error::{Error, Result};
 use mail_builder::MessageBuilder;
+use mail_builder::mime::MimePart;
 use mail_builder::headers::address::Address;
 use mail_parser::MessageParser;
 use std::path::Path;
@@ -33,21 +34,60 @@ pub fn build(compose: &Compose, body: &[u8]) -> Result<Vec<u8>> {
     if let Some(subject) = &compose.subject {
         builder = builder.subject(subject.as_str());
     }
-    // mail-builder writes CRLF headers; the body follows suit so the message is consistent.
+    // mail-builder writes CRLF; the body follows suit so the message is consistent while it is
+    // built. The result is then turned into LF, the local convention: the output goes to
+    // `sendmail -t`, which reads LF lines (encrypt restores CRLF inside, RFC 8551 §3.1.1).
     let body = String::from_utf8(crate::entity::to_crlf(body.as_bytes()))
         .unwrap_or_else(|_| body.to_string());
-    builder = builder.text_body(body);
-    for path in &compose.attach {
-        let data = std::fs::read(path).map_err(|e| Error::read_file(path, &e))?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "attachment".into());
-        builder = builder.attachment(guess_content_type(path), name, data);
+    if compose.attach.is_empty() {
+        builder = builder.text_body(body);
+    } else {
+        let mut parts = vec![MimePart::new("text/plain", body)];
+        for path in &compose.attach {
+            parts.push(attachment(path)?);
+        }
+        builder = builder.body(MimePart::new("multipart/mixed", parts));
     }
-    builder
+    let message = builder
         .write_to_vec()
-        .map_err(|e| Error::io(format!("cannot build the message: {e}")))
+        .map_err(|e| Error::io(format!("cannot build the message: {e}")))?;
+    Ok(crlf_to_lf(&message))
+}
+
+/// One `--attach FILE`: always base64 (mail-builder would pick quoted-printable for text, which
+/// some transports rewrap), named after the file, its content type guessed from the name.
+fn attachment(path: &Path) -> Result<MimePart<'static>> {
+    use base64::Engine;
+    let data = std::fs::read(path).map_err(|e| Error::read_file(path, &e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "attachment".into());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&data);
+    let mut lines = Vec::with_capacity(encoded.len() + encoded.len() / 76 * 2 + 2);
+    for chunk in encoded.as_bytes().chunks(76) {
+        lines.extend_from_slice(chunk);
+        lines.extend_from_slice(b"\r\n");
+    }
+    Ok(MimePart::new(guess_content_type(path), lines)
+        .attachment(name)
+        .transfer_encoding("base64"))
+}
+
+/// CRLF to LF; a lone CR (there is none in what mail-builder writes from UTF-8 text, which it
+/// encodes) is kept.
+fn crlf_to_lf(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        if data[i] == b'\r' && data.get(i + 1) == Some(&b'\n') {
+            i += 1;
+            continue;
+        }
+        out.push(data[i]);
+        i += 1;
+    }
+    out
 }
 
 /// One address as given on the command line: `alice@example.org` or `Alice <alice@example.org>`.
@@ -203,10 +243,11 @@ mod tests {
         let text = String::from_utf8_lossy(&raw);
         assert!(text.contains("MIME-Version: 1.0"));
         assert!(text.contains("charset=\"utf-8\""), "{text}");
-        // One line-ending convention throughout: the body is CRLF like mail-builder's headers.
-        assert!(text.contains("all green\r\nbye\r\n"), "{text}");
+        // One line-ending convention throughout, LF, as `sendmail -t` reads it.
+        assert!(!text.contains('\r'), "{text}");
+        assert!(text.contains("all green\nbye\n"), "{text}");
         // Non-ASCII subject is an encoded-word, never raw 8-bit in a header.
-        let header_end = text.find("\r\n\r\n").unwrap();
+        let header_end = text.find("\n\n").unwrap();
         assert!(text[..header_end].is_ascii());
     }
 
@@ -215,19 +256,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.pdf");
         std::fs::write(&path, [0u8, 1, 2, 255]).unwrap();
+        let log = dir.path().join("build.log");
+        std::fs::write(&log, "line 1\r\nline 2\nno end").unwrap();
         let compose = Compose {
             to: vec!["a@example.org".into()],
-            attach: vec![path],
+            attach: vec![path, log],
             ..Default::default()
         };
         let raw = build(&compose, b"see attached").unwrap();
         let m = parse(&raw);
-        assert_eq!(m.attachment_count(), 1);
+        assert_eq!(m.attachment_count(), 2);
         let att = m.attachment(0).unwrap();
         assert_eq!(att.contents(), [0u8, 1, 2, 255]);
         assert_eq!(att.attachment_name(), Some("report.pdf"));
-        assert!(String::from_utf8_lossy(&raw).contains("multipart/mixed"));
-        assert!(String::from_utf8_lossy(&raw).contains("application/pdf"));
+        // A text attachment keeps its exact bytes, line endings included: base64.
+        let log = m.attachment(1).unwrap();
+        assert_eq!(log.contents(), b"line 1\r\nline 2\nno end");
+        assert_eq!(log.attachment_name(), Some("build.log"));
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.contains("multipart/mixed"));
+        assert!(text.contains("application/pdf"));
+        assert_eq!(text.matches("Content-Transfer-Encoding: base64").count(), 2, "{text}");
+        assert_eq!(m.body_text(0).unwrap(), "see attached");
     }
 
     #[test]
