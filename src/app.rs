@@ -670,7 +670,11 @@ mod tests {
         assert_eq!(drain(&mut reader), 5 << 20);
         drop(reader);
         let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-        assert_eq!(text.matches("sealmail: decrypting… 1 MiB").count(), 1, "{text:?}");
+        assert_eq!(
+            text.matches("sealmail: decrypting… 1 MiB").count(),
+            1,
+            "{text:?}"
+        );
         assert!(text.ends_with("\r\x1b[2K"), "{text:?}");
     }
 

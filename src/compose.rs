@@ -9,8 +9,8 @@
 use crate::app::Compose;
 use crate::error::{Error, Result};
 use mail_builder::MessageBuilder;
-use mail_builder::mime::MimePart;
 use mail_builder::headers::address::Address;
+use mail_builder::mime::MimePart;
 use mail_parser::MessageParser;
 use std::path::Path;
 
@@ -276,7 +276,11 @@ mod tests {
         let text = String::from_utf8_lossy(&raw);
         assert!(text.contains("multipart/mixed"));
         assert!(text.contains("application/pdf"));
-        assert_eq!(text.matches("Content-Transfer-Encoding: base64").count(), 2, "{text}");
+        assert_eq!(
+            text.matches("Content-Transfer-Encoding: base64").count(),
+            2,
+            "{text}"
+        );
         assert_eq!(m.body_text(0).unwrap(), "see attached");
     }
 

@@ -107,7 +107,10 @@ fn a_bundle_is_alice_bob_and_carol_without_its_ca() {
     for serial in ["0x123456789abcdef", "0x2;", "0x3;"] {
         assert!(info.contains(serial), "{serial} in {info}");
     }
-    assert!(!info.contains("serial 0x1;"), "the CA is not a recipient: {info}");
+    assert!(
+        !info.contains("serial 0x1;"),
+        "the CA is not a recipient: {info}"
+    );
     for who in ["alice", "bob", "carol"] {
         assert_decrypts(&key(&format!("{who}.key")), &[], &sealed);
     }
@@ -133,13 +136,8 @@ fn a_recipients_list_has_comments_blank_lines_relative_paths_and_addresses() {
     .unwrap();
     // Run from elsewhere: alice.crt is relative to the list's folder, not to the cwd.
     let mut cmd = sealmail();
-    cmd.current_dir(dir.path()).args([
-        "encrypt",
-        "-R",
-        s(&list),
-        "--keyring",
-        s(&ring),
-    ]);
+    cmd.current_dir(dir.path())
+        .args(["encrypt", "-R", s(&list), "--keyring", s(&ring)]);
     let out = run(cmd, &message());
     let sealed = ok(out);
     for who in ["alice", "bob", "carol"] {
@@ -253,7 +251,10 @@ fn keygen(dir: &Path, name: &str, extra: &[&str]) -> (PathBuf, PathBuf) {
     let out = sm(&args, b"");
     assert!(out.stdout.is_empty());
     ok(out);
-    (dir.join(format!("{name}.key")), dir.join(format!("{name}.crt")))
+    (
+        dir.join(format!("{name}.key")),
+        dir.join(format!("{name}.crt")),
+    )
 }
 
 fn openssl_ok(args: &[&str], stdin: &[u8]) -> Vec<u8> {
@@ -295,7 +296,10 @@ fn keygen_output_works_with_openssl_both_ways_and_is_never_overwritten() {
         entity,
     );
     let out = ok(sm(&["decrypt", "--entity", "-i", s(&k)], &smime));
-    assert_eq!(out, b"Content-Type: text/plain\n\nfrom openssl to sealmail\n");
+    assert_eq!(
+        out,
+        b"Content-Type: text/plain\n\nfrom openssl to sealmail\n"
+    );
 
     // sealmail encrypts to the certificate, openssl decrypts with the key.
     let sealed = ok(sm(
@@ -338,7 +342,10 @@ fn keygen_with_a_passphrase_writes_an_encrypted_key_that_decrypt_opens() {
     std::fs::write(&pass, "s3cret words\n").unwrap();
     let (k, c) = keygen(dir.path(), "kim", &["--passphrase-file", s(&pass)]);
     let pem = std::fs::read_to_string(&k).unwrap();
-    assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"), "{pem}");
+    assert!(
+        pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "{pem}"
+    );
     let sealed = encrypt_to(&[&c]);
     assert_decrypts(&k, &["--passphrase-file", s(&pass)], &sealed);
     let mut cmd = sealmail();
@@ -399,13 +406,24 @@ fn passphrases_come_from_a_file_a_descriptor_or_the_environment() {
 
     // $SEALMAIL_PASSPHRASE
     let mut cmd = sealmail();
-    cmd.env("SEALMAIL_PASSPHRASE", PASSPHRASE)
-        .args(["decrypt", "-i", s(&enc_key), s(&sealed_path)]);
+    cmd.env("SEALMAIL_PASSPHRASE", PASSPHRASE).args([
+        "decrypt",
+        "-i",
+        s(&enc_key),
+        s(&sealed_path),
+    ]);
     assert_same_message(&ok(run(cmd, b"")));
 
     // A descriptor that is not open is a clear error.
     let out = sm(
-        &["decrypt", "-i", s(&enc_key), "--passphrase-fd", "9", s(&sealed_path)],
+        &[
+            "decrypt",
+            "-i",
+            s(&enc_key),
+            "--passphrase-fd",
+            "9",
+            s(&sealed_path),
+        ],
         b"",
     );
     assert_fails(&out, 66, "file descriptor 9");
@@ -469,9 +487,15 @@ fn default_identities_come_from_the_environment_or_the_keys_directory() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(77), "{stderr}");
     assert!(out.stdout.is_empty());
-    assert!(stderr.starts_with("sealmail: warning: skipping"), "{stderr}");
+    assert!(
+        stderr.starts_with("sealmail: warning: skipping"),
+        "{stderr}"
+    );
     assert!(stderr.contains("broken.key"), "{stderr}");
-    assert!(stderr.contains("sealmail: error: none of the identities"), "{stderr}");
+    assert!(
+        stderr.contains("sealmail: error: none of the identities"),
+        "{stderr}"
+    );
 
     std::fs::copy(key("bob.key"), keys.join("bob.key")).unwrap();
     std::fs::copy(key("bob.crt"), keys.join("bob.crt")).unwrap();
@@ -494,24 +518,22 @@ fn stdin_serves_one_purpose_only() {
 
     // `-i -` with the message on stdin, or `--passphrase-fd 0` with it there: usage errors.
     assert_fails(&sm(&["decrypt", "-i", "-"], &sealed), 64, "stdin");
-    assert_fails(
-        &sm(&["decrypt", "-i", "-", "-"], &sealed),
-        64,
-        "stdin",
-    );
+    assert_fails(&sm(&["decrypt", "-i", "-", "-"], &sealed), 64, "stdin");
     assert_fails(
         &sm(
-            &["decrypt", "-i", s(&key("alice.pbkdf2.pem")), "--passphrase-fd", "0"],
+            &[
+                "decrypt",
+                "-i",
+                s(&key("alice.pbkdf2.pem")),
+                "--passphrase-fd",
+                "0",
+            ],
             &sealed,
         ),
         64,
         "stdin",
     );
-    assert_fails(
-        &sm(&["encrypt", "-R", "-"], &message()),
-        64,
-        "stdin",
-    );
+    assert_fails(&sm(&["encrypt", "-R", "-"], &message()), 64, "stdin");
 
     // The key on stdin is fine when the message is a file.
     let out = sm(
@@ -546,5 +568,8 @@ fn der_is_never_written_to_a_terminal_without_force() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(64), "{text}");
-    assert!(text.contains("refusing to write DER to a terminal"), "{text}");
+    assert!(
+        text.contains("refusing to write DER to a terminal"),
+        "{text}"
+    );
 }

@@ -52,7 +52,10 @@ fn fields(header: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = Vec::new();
     for line in header.split_inclusive(|&b| b == b'\n') {
         if line.starts_with(b" ") || line.starts_with(b"\t") {
-            out.last_mut().expect("continuation").1.extend_from_slice(line);
+            out.last_mut()
+                .expect("continuation")
+                .1
+                .extend_from_slice(line);
             continue;
         }
         let colon = line.iter().position(|&b| b == b':').expect("a field");
@@ -70,7 +73,7 @@ fn sorted_fields(header: &[u8]) -> Vec<(String, Vec<u8>)> {
     f
 }
 
-fn field<'a>(header: &'a [u8], name: &str) -> Option<String> {
+fn field(header: &[u8], name: &str) -> Option<String> {
     fields(header)
         .into_iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -85,8 +88,11 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn keyring(names: &[&str]) -> tempfile::TempDir {
     let dir = tempdir();
     for name in names {
-        std::fs::copy(key(&format!("{name}.crt")), dir.path().join(format!("{name}.pem")))
-            .unwrap();
+        std::fs::copy(
+            key(&format!("{name}.crt")),
+            dir.path().join(format!("{name}.pem")),
+        )
+        .unwrap();
     }
     dir
 }
@@ -149,7 +155,13 @@ fn every_message_fixture_round_trips_whole_with_its_headers_protected() {
 fn keep_subject_leaves_the_subject_outside_and_protection_still_round_trips() {
     let message = fixture("messages/lf/plain.eml");
     let sealed = ok(
-        &["encrypt", "--keep-subject", "-r", s(&key("alice.crt")), s(&message)],
+        &[
+            "encrypt",
+            "--keep-subject",
+            "-r",
+            s(&key("alice.crt")),
+            s(&message),
+        ],
         b"",
     );
     let (outer, _) = split_message(&sealed);
@@ -173,16 +185,27 @@ fn header_recipients_encrypts_to_to_cc_bcc_and_a_known_from_and_drops_bcc() {
 Bcc: bob@example.org\nSubject: quarterly numbers\nDate: Mon, 20 Oct 2025 10:00:00 +0000\n\
 Message-ID: <q3@example.org>\n\nThe numbers are in.\n";
     let sealed = ok(
-        &["encrypt", "--header-recipients", "--keyring", s(ring.path())],
+        &[
+            "encrypt",
+            "--header-recipients",
+            "--keyring",
+            s(ring.path()),
+        ],
         message,
     );
     assert!(!contains(&sealed, b"Bcc"), "Bcc in the output");
-    assert!(!contains(&sealed, b"bob@example.org"), "Bcc address in the output");
+    assert!(
+        !contains(&sealed, b"bob@example.org"),
+        "Bcc address in the output"
+    );
     assert!(contains(&sealed, b"\nTo: Alice <ALICE@example.org>\n"));
     for who in ["alice", "bob", "carol"] {
         let restored = decrypt_with(&key(&format!("{who}.key")), &sealed);
         assert!(restored.ends_with(b"\n\nThe numbers are in.\n"), "{who}");
-        assert!(contains(&restored, b"Subject: quarterly numbers\n"), "{who}");
+        assert!(
+            contains(&restored, b"Subject: quarterly numbers\n"),
+            "{who}"
+        );
         // The restored message has no Bcc either: it never went inside.
         assert!(!contains(&restored, b"Bcc"), "{who}");
     }
@@ -191,9 +214,15 @@ Message-ID: <q3@example.org>\n\nThe numbers are in.\n";
 #[test]
 fn header_recipients_from_outside_the_keyring_is_fine_an_unknown_to_is_67() {
     let ring = keyring(&["alice", "bob"]);
-    let base = ["encrypt", "--header-recipients", "--keyring", s(ring.path())];
+    let base = [
+        "encrypt",
+        "--header-recipients",
+        "--keyring",
+        s(ring.path()),
+    ];
 
-    let unknown_from = b"From: someone@elsewhere.example\nTo: alice@example.org\nCc: bob@example.org\n\nhi\n";
+    let unknown_from =
+        b"From: someone@elsewhere.example\nTo: alice@example.org\nCc: bob@example.org\n\nhi\n";
     let sealed = ok(&base, unknown_from);
     for who in ["alice", "bob"] {
         assert!(decrypt_with(&key(&format!("{who}.key")), &sealed).ends_with(b"\n\nhi\n"));
@@ -248,9 +277,19 @@ fn compose_builds_a_complete_message_that_sendmail_t_can_route() {
     let (outer, _) = split_message(&sealed);
     assert!(!contains(&sealed, b"\r\n"));
     let outer_msg = MessageParser::default().parse_headers(outer).unwrap();
-    let to: Vec<_> = outer_msg.to().unwrap().iter().filter_map(|a| a.address()).collect();
+    let to: Vec<_> = outer_msg
+        .to()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.address())
+        .collect();
     assert_eq!(to, ["ops@example.org", "dev@example.org"]);
-    let cc: Vec<_> = outer_msg.cc().unwrap().iter().filter_map(|a| a.address()).collect();
+    let cc: Vec<_> = outer_msg
+        .cc()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.address())
+        .collect();
     assert_eq!(cc, ["lead@example.org"]);
     assert_eq!(outer_msg.subject(), Some("[...]"));
     assert!(outer_msg.date().is_some() && outer_msg.message_id().is_some());
@@ -259,7 +298,10 @@ fn compose_builds_a_complete_message_that_sendmail_t_can_route() {
     let m = MessageParser::default().parse(&restored).unwrap();
     assert_eq!(m.subject(), Some("Build 42 — grün ✓"));
     let from = m.from().unwrap().first().unwrap();
-    assert_eq!((from.name(), from.address()), (Some("CI Bot"), Some("ci@example.org")));
+    assert_eq!(
+        (from.name(), from.address()),
+        (Some("CI Bot"), Some("ci@example.org"))
+    );
     let names: Vec<_> = m.to().unwrap().iter().map(|a| a.name()).collect();
     assert_eq!(names, [None, Some("Zoë Dev")]);
     assert_eq!(m.date(), outer_msg.date());
@@ -267,7 +309,10 @@ fn compose_builds_a_complete_message_that_sendmail_t_can_route() {
     assert_eq!(m.body_text(0).unwrap().replace("\r\n", "\n"), body);
     assert_eq!(m.attachment_count(), 2);
     let a = m.attachment(0).unwrap();
-    assert_eq!((a.attachment_name(), a.contents()), (Some("build.log"), &log_bytes[..]));
+    assert_eq!(
+        (a.attachment_name(), a.contents()),
+        (Some("build.log"), &log_bytes[..])
+    );
     assert_eq!(a.content_type().unwrap().subtype(), Some("plain"));
     let b = m.attachment(1).unwrap();
     assert_eq!(b.attachment_name(), Some("artifacts.tar.gz"));
@@ -357,7 +402,11 @@ fn readme_recipe_team_list_and_branching_on_exit_codes() {
     std::fs::create_dir(&certs).unwrap();
     std::fs::copy(key("bob.crt"), certs.join("bob.pem")).unwrap();
     std::fs::copy(key("alice.crt"), dir.path().join("alice.crt")).unwrap();
-    std::fs::copy(fixture("messages/lf/plain.eml"), dir.path().join("report.eml")).unwrap();
+    std::fs::copy(
+        fixture("messages/lf/plain.eml"),
+        dir.path().join("report.eml"),
+    )
+    .unwrap();
     let script = format!(
         "set -e\n\
          printf '%s\\n' alice.crt bob@example.org '# carol is on leave' > team.txt\n\
@@ -374,7 +423,11 @@ fn readme_recipe_team_list_and_branching_on_exit_codes() {
     let mut cmd = std::process::Command::new("sh");
     cmd.arg("-c").arg(&script).current_dir(dir.path());
     let out = run(cmd, b"");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("not for me"));
     let restored = std::fs::read(dir.path().join("msg.eml")).unwrap();
     let original = read_fixture("messages/lf/plain.eml");
@@ -395,9 +448,15 @@ fn readme_recipe_ci_compose_with_attachment_and_summary_body() {
     let mut cmd = std::process::Command::new("sh");
     cmd.arg("-c").arg(&script).current_dir(dir.path());
     let out = run(cmd, b"");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let restored = decrypt_with(&key("alice.key"), &out.stdout);
-    let m = mail_parser::MessageParser::default().parse(&restored).unwrap();
+    let m = mail_parser::MessageParser::default()
+        .parse(&restored)
+        .unwrap();
     assert_eq!(m.subject(), Some("build 7: success"));
     assert_eq!(m.body_text(0).unwrap().replace("\r\n", "\n"), "all green\n");
     assert_eq!(m.attachment(0).unwrap().contents(), b"compiling...\ndone\n");
