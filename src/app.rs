@@ -94,6 +94,14 @@ fn named(path: &Option<PathBuf>) -> Option<&Path> {
     path.as_deref().filter(|p| *p != Path::new("-"))
 }
 
+/// A data error is about the input: name the file it came from (stdin needs no name).
+fn name_input(err: Error, input: Option<&Path>) -> Error {
+    match input {
+        Some(path) if err.kind() == crate::Kind::Data => err.context(path.display()),
+        _ => err,
+    }
+}
+
 fn warn(message: &str) {
     eprintln!("sealmail: warning: {message}");
 }
@@ -177,7 +185,7 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
             input_path.filter(|_| sio::input_len(input_path).is_some())
         },
     };
-    encrypt::encrypt(&plan, source, output.writer()?)?;
+    encrypt::encrypt(&plan, source, output.writer()?).map_err(|e| name_input(e, input_path))?;
     output.commit()
 }
 
@@ -285,7 +293,7 @@ fn run_decrypt(request: DecryptRequest) -> Result<()> {
     let mut output = Output::new(named(&request.output), Privacy::Private);
     {
         let mut writer = output.writer()?;
-        decrypt::decrypt(&plan, input, &mut writer)?;
+        decrypt::decrypt(&plan, input, &mut writer).map_err(|e| name_input(e, input_path))?;
     }
     output.commit()
 }
@@ -597,7 +605,8 @@ fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
 
 fn run_inspect(request: InspectRequest) -> Result<()> {
     let input = sio::open_input(named(&request.input))?;
-    let inspection = decrypt::inspect(input, request.inform)?;
+    let inspection = decrypt::inspect(input, request.inform)
+        .map_err(|e| name_input(e, named(&request.input)))?;
     let mut output = Output::new(None, Privacy::Public);
     {
         let mut w = output.writer()?;
