@@ -279,10 +279,11 @@ fn tampered_large_message_fails_with_nothing_released_and_no_file_left() {
     let mut tampered = sealed.stdout;
     // A base64 character in the middle of the ciphertext, swapped for another valid one.
     let mid = tampered.len() / 2;
-    let at = mid + tampered[mid..]
-        .iter()
-        .position(|b| b.is_ascii_alphabetic())
-        .expect("base64");
+    let at = mid
+        + tampered[mid..]
+            .iter()
+            .position(|b| b.is_ascii_alphabetic())
+            .expect("base64");
     tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
 
     let tmp = tempdir();
