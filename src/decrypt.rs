@@ -326,7 +326,7 @@ impl std::fmt::Display for Inspection {
         )?;
         for (i, k) in self.head.recipients.iter().enumerate() {
             let alg = match cms::oaep_params_of(&k.key_enc_alg) {
-                Ok(p) => format!("RSAES-OAEP ({:?}, MGF1-{:?})", p.hash, p.mgf_hash),
+                Ok(p) => format!("RSAES-OAEP ({}, MGF1-{})", p.hash.name(), p.mgf_hash.name()),
                 Err(e) => e.message().to_string(),
             };
             writeln!(

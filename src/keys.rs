@@ -46,6 +46,18 @@ pub enum OaepHash {
     Sha512,
 }
 
+impl OaepHash {
+    /// The hash's usual name, for `inspect`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OaepHash::Sha1 => "SHA-1",
+            OaepHash::Sha256 => "SHA-256",
+            OaepHash::Sha384 => "SHA-384",
+            OaepHash::Sha512 => "SHA-512",
+        }
+    }
+}
+
 /// The OAEP parameters of one KeyTransRecipientInfo (label always empty: pSource default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OaepParams {
