@@ -70,7 +70,12 @@ pub fn decrypt_with(data: &[u8], identities: Vec<Identity>) -> sealmail::Result<
         Err(e) => {
             check_error(&e, &[Kind::Data, Kind::NoPermission], data);
             // Plaintext whose tag did not verify must never be released, not even in part.
-            assert!(out.is_empty(), "{} bytes written before: {}", out.len(), e.message());
+            assert!(
+                out.is_empty(),
+                "{} bytes written before: {}",
+                out.len(),
+                e.message()
+            );
             Err(e)
         }
     }

@@ -26,7 +26,9 @@ fn run_guarded(args: &[&str], stdin: &[u8]) -> Output {
     let bin = env!("CARGO_BIN_EXE_sealmail");
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg(format!("ulimit -v {MEMORY_LIMIT_KIB} && exec \"$0\" \"$@\""))
+        .arg(format!(
+            "ulimit -v {MEMORY_LIMIT_KIB} && exec \"$0\" \"$@\""
+        ))
         .arg(bin)
         .args(args);
     let template = sealmail();
@@ -94,7 +96,10 @@ fn assert_decrypt_fails(input: &[u8], code: i32, needle: &str) {
     assert_fails(&out, code, needle);
     let first = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
-        first.lines().filter(|l| l.starts_with("sealmail: error:")).count(),
+        first
+            .lines()
+            .filter(|l| l.starts_with("sealmail: error:"))
+            .count(),
         1,
         "{first}"
     );
@@ -164,7 +169,9 @@ fn split_header(el: &[u8]) -> (usize, &[u8]) {
         (2, first as usize)
     } else {
         let n = (first & 0x7f) as usize;
-        let len = el[2..2 + n].iter().fold(0usize, |a, &b| (a << 8) | b as usize);
+        let len = el[2..2 + n]
+            .iter()
+            .fold(0usize, |a, &b| (a << 8) | b as usize);
         (2 + n, len)
     };
     (hl, &el[hl..hl + len])
@@ -266,7 +273,11 @@ fn base64_with_bad_characters_is_refused_naming_the_offset() {
     let mut msg = SMIME_HEADERS.as_bytes().to_vec();
     msg.extend(b"MIIBv\n");
     assert_decrypt_fails(&msg, 65, "base64");
-    assert_decrypt_fails(b"-----BEGIN CMS-----\nMIIB\x00\n-----END CMS-----\n", 65, "base64");
+    assert_decrypt_fails(
+        b"-----BEGIN CMS-----\nMIIB\x00\n-----END CMS-----\n",
+        65,
+        "base64",
+    );
     assert_decrypt_fails(b"-----BEGIN CMS-----\nMIIBvQYL\n", 65, "END");
 }
 
@@ -282,7 +293,8 @@ fn a_ten_mib_header_line_is_refused() {
 fn a_hundred_thousand_header_fields_are_read_or_refused_cleanly() {
     let smime = {
         let mut cmd = sealmail();
-        cmd.args(["encrypt", "-r"]).arg(fixture("interop/alice.crt"));
+        cmd.args(["encrypt", "-r"])
+            .arg(fixture("interop/alice.crt"));
         run(cmd, PLAIN).stdout
     };
     // 100k short fields fit in the 1 MiB header limit: the message decrypts, fields kept.
@@ -290,7 +302,11 @@ fn a_hundred_thousand_header_fields_are_read_or_refused_cleanly() {
     msg.extend(&smime);
     let out = decrypt_ok(&msg);
     assert_eq!(out.windows(5).filter(|w| w == b"X: v\n").count(), 100_000);
-    assert!(out.ends_with(b"\n\nhello\n"), "{:?}", String::from_utf8_lossy(&out[out.len() - 50..]));
+    assert!(
+        out.ends_with(b"\n\nhello\n"),
+        "{:?}",
+        String::from_utf8_lossy(&out[out.len() - 50..])
+    );
     // 100k longer ones do not.
     let mut msg: Vec<u8> = b"X-Field: value\n".repeat(100_000);
     msg.extend(&smime);
@@ -398,7 +414,11 @@ fn a_thousand_recipients_not_for_us_end_in_77_after_bounded_tries() {
     let last = other.len() - 1;
     other[last] ^= 0x55;
     let ris = other.repeat(1024);
-    assert_decrypt_fails(&assemble(&ris, &p.alg, &content, &p), 77, "none of the identities");
+    assert_decrypt_fails(
+        &assemble(&ris, &p.alg, &content, &p),
+        77,
+        "none of the identities",
+    );
     let mut ris = other.repeat(1023);
     ris.extend(&p.ktri);
     let msg = assemble(&ris, &p.alg, &content, &p);
@@ -410,7 +430,12 @@ fn a_thousand_recipients_not_for_us_end_in_77_after_bounded_tries() {
     std::fs::write(&key_and_cert, pem).expect("write key+cert");
     let key_and_cert = key_and_cert.display().to_string();
     let out = run_guarded(&["decrypt", "-i", &key_and_cert], &msg);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.ends_with(b"\n\nhello\n"));
 }
 
@@ -448,7 +473,10 @@ fn a_100_mb_encrypted_key_claim_is_refused() {
 }
 
 fn gcm_alg(oid_tail: u8, nonce_len: usize, icv: Option<u8>) -> Vec<u8> {
-    let oid = tlv(0x06, &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, oid_tail]);
+    let oid = tlv(
+        0x06,
+        &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, oid_tail],
+    );
     let mut params = tlv(0x04, &vec![7u8; nonce_len]);
     if let Some(icv) = icv {
         params.extend(tlv(0x02, &[icv]));
@@ -469,7 +497,9 @@ fn gcm_nonces_of_0_or_1000_bytes_and_icvlen_4_are_refused() {
     // ChaCha20-Poly1305 with a 1000-byte nonce.
     let oid = tlv(
         0x06,
-        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x03, 0x12],
+        &[
+            0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x03, 0x12,
+        ],
     );
     let alg = tlv(0x30, &[oid, tlv(0x04, &[1u8; 1000])].concat());
     assert_decrypt_fails(&msg(alg), 65, "nonce is 1000 bytes");
@@ -538,7 +568,12 @@ fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     files
         .into_iter()
         .filter(|p| p.is_file())
-        .map(|p| (p.display().to_string(), std::fs::read(&p).expect("corpus file")))
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read(&p).expect("corpus file"),
+            )
+        })
         .collect()
 }
 
@@ -585,7 +620,10 @@ fn envelope_fuzz_target_on_the_corpus_and_mutations() {
         for _ in 0..300 {
             let m = mutate(data, &mut rng);
             let result = std::panic::catch_unwind(|| targets::envelope(&m));
-            assert!(result.is_ok(), "envelope target failed on a mutation of {name}: {m:02x?}");
+            assert!(
+                result.is_ok(),
+                "envelope target failed on a mutation of {name}: {m:02x?}"
+            );
         }
     }
 }
@@ -603,7 +641,10 @@ fn decrypt_fuzz_target_on_the_corpus_and_mutations() {
         for _ in 0..40 {
             let m = mutate(data, &mut rng);
             let result = std::panic::catch_unwind(|| targets::decrypt(&m));
-            assert!(result.is_ok(), "decrypt target failed on a mutation of {name}: {m:02x?}");
+            assert!(
+                result.is_ok(),
+                "decrypt target failed on a mutation of {name}: {m:02x?}"
+            );
         }
     }
     // The seeds are real messages to alice (sealmail's and openssl's), except the refused ones.
