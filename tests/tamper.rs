@@ -111,8 +111,9 @@ fn bit_flip_sweep(cipher: &str) {
     let ris = recipient_infos(&der);
     let content_type = inner_content_type(&der);
     let mut accepted = 0;
-    let bits =
-        (0..der.len() * 8).filter(|bit| !ris.contains(&(bit / 8)) || bit % 8 == (bit / 8) % 8);
+    let dense = [ris.clone(), ciphertext(&der)];
+    let bits = (0..der.len() * 8)
+        .filter(|bit| !dense.iter().any(|r| r.contains(&(bit / 8))) || bit % 8 == (bit / 8) % 8);
     for bit in bits {
         let mut m = der.clone();
         m[bit / 8] ^= 1 << (bit % 8);
@@ -247,4 +248,97 @@ fn tampered_messages_through_the_binary() {
     let key_byte = recipient_infos(&der).end - 1;
     m[key_byte] ^= 1;
     assert_fails(&decrypt_file(&m), 77, "none of the identities");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key hygiene around decryption (SECURITY.md "Keys").
+
+/// The longest run of hex digits in `s`: key material printed in any usual form shows up as one.
+fn longest_hex_run(s: &str) -> usize {
+    s.split(|c: char| !c.is_ascii_hexdigit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn debug_output_of_keys_holds_no_key_bytes() {
+    use sealmail::aead::{ContentCipher, SessionKey};
+    for cipher in [ContentCipher::ChaCha20Poly1305, ContentCipher::Aes256Gcm] {
+        let key = SessionKey::generate(cipher).expect("session key");
+        let debug = format!("{key:?} {key:#?}");
+        let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let decimal = format!("{:?}", key.as_bytes());
+        assert!(!debug.contains(&hex[..8]), "{debug}");
+        assert!(!debug.contains(&decimal[1..12]), "{debug}");
+    }
+    let plan = plan();
+    let debug = format!("{:?}", plan.identities);
+    // Identifiers (a 20-byte serial, a SubjectKeyIdentifier) are public; a 2048-bit modulus or
+    // exponent would be a run of hundreds of digits.
+    assert!(debug.contains("alice.key"), "{debug}");
+    assert!(longest_hex_run(&debug) <= 64, "{debug}");
+    assert!(debug.len() < 1000, "{debug}");
+}
+
+#[test]
+fn decrypted_output_files_are_0600_and_failures_leave_no_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let der = encrypt("aes-256-gcm", "der");
+    let dir = tempdir();
+    let input = dir.path().join("in.der");
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).expect("mkdir");
+    let target = out_dir.join("plain.eml");
+    let decrypt_to = |data: &[u8]| {
+        std::fs::write(&input, data).expect("write");
+        let mut cmd = sealmail();
+        cmd.args(["decrypt", "-i"])
+            .arg(fixture("interop/alice.key"))
+            .arg("-o")
+            .arg(&target)
+            .arg(&input);
+        run(cmd, b"")
+    };
+    // Failures of every stage: framing, CMS, key unwrap, integrity. Nothing may be left behind.
+    let mut bad_tag = der.clone();
+    *bad_tag.last_mut().expect("non-empty") ^= 1;
+    let mut bad_key = der.clone();
+    bad_key[recipient_infos(&der).end - 1] ^= 1;
+    for (data, code) in [
+        (&b"garbage"[..], 65),
+        (&der[..der.len() / 2], 65),
+        (&bad_key[..], 77),
+        (&bad_tag[..], 65),
+    ] {
+        let out = decrypt_to(data);
+        assert_fails(&out, code, "");
+        let left: Vec<_> = std::fs::read_dir(&out_dir).expect("read_dir").collect();
+        assert!(left.is_empty(), "left behind after exit {code}: {left:?}");
+    }
+    let out = decrypt_to(&der);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let mode = std::fs::metadata(&target)
+        .expect("output")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(
+        std::fs::read(&target)
+            .expect("read")
+            .ends_with(b"\n\nhello\n")
+    );
+}
+
+#[test]
+fn a_wrong_passphrase_is_not_echoed() {
+    let secret = "not-the-right-passphrase-7f3e";
+    let mut cmd = sealmail();
+    cmd.env("SEALMAIL_PASSPHRASE", secret)
+        .args(["decrypt", "-i"])
+        .arg(fixture("keys/alice.pbkdf2.pem"));
+    let out = run(cmd, &encrypt("chacha20-poly1305", "der"));
+    assert_fails(&out, 78, "wrong passphrase");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
 }
