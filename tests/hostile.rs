@@ -632,7 +632,7 @@ fn envelope_fuzz_target_on_the_corpus_and_mutations() {
 fn decrypt_fuzz_target_on_the_corpus_and_mutations() {
     let seeds = corpus("decrypt");
     assert!(seeds.len() >= 10, "seed corpus missing");
-    let mut rng = 0xdec0_de5e_ed_u64;
+    let mut rng = 0x00de_c0de_5eed_u64;
     let mut decrypted = 0;
     for (name, data) in &seeds {
         if targets::decrypt_with(data, targets::test_identities()).is_ok() {
