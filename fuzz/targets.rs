@@ -1,0 +1,89 @@
+//! The bodies of the fuzz targets, shared by cargo-fuzz (`fuzz/fuzz_targets/*.rs`, nightly or
+//! `RUSTC_BOOTSTRAP=1`) and the stable corpus runner in `tests/hostile.rs`, so that the corpus
+//! replayed by `cargo test` exercises the very code the fuzzer does.
+//!
+//! Besides "no panic", each target checks the invariants SECURITY.md promises for hostile input:
+//! a failure is a data error (65) or, for decryption, "no identity can decrypt" (77), with a
+//! one-line message; and a failed decryption has written nothing.
+
+use sealmail::Kind;
+use sealmail::cms::EnvelopeReader;
+use sealmail::decrypt::{self, DecryptPlan};
+use sealmail::keys::{self, Identity, NoPassphrase};
+use sealmail::smime::{self, InForm};
+
+/// The fixed test identity of the decrypt target: the published test key
+/// `fixtures/interop/alice.key` (the seeds are encrypted to it).
+pub fn test_identities() -> Vec<Identity> {
+    let key = include_bytes!("../fixtures/interop/alice.key");
+    keys::identities_from_bytes(key, "alice.key", &mut NoPassphrase)
+        .expect("fixtures/interop/alice.key loads")
+}
+
+fn check_error(e: &sealmail::Error, allowed: &[Kind], data: &[u8]) {
+    assert!(
+        allowed.contains(&e.kind()),
+        "unexpected error kind {:?}: {} (input {} bytes)",
+        e.kind(),
+        e.message(),
+        data.len()
+    );
+    assert!(
+        !e.message().contains('\n') && !e.hint().unwrap_or_default().contains('\n'),
+        "multi-line error: {:?}",
+        e.message()
+    );
+}
+
+/// Read `data` as an envelope (every input form) up to the mac, as `inspect` does; no key.
+pub fn envelope(data: &[u8]) {
+    for form in [InForm::Auto, InForm::Der, InForm::Pem, InForm::Smime] {
+        if let Err(e) = read_envelope(data, form) {
+            check_error(&e, &[Kind::Data], data);
+        }
+    }
+}
+
+fn read_envelope(data: &[u8], form: InForm) -> sealmail::Result<()> {
+    let opened = smime::open_envelope(Box::new(data), form)?;
+    let mut reader = EnvelopeReader::open(opened.cms)?;
+    // Odd buffer sizes, so chunk boundaries fall everywhere.
+    let mut buf = vec![0u8; 1 + data.len() % 61];
+    while reader.read_content(&mut buf)? > 0 {}
+    let tag = reader.finish()?;
+    // `finish` checks the mac against the algorithm's tag length: 16, or 12..=16 for GCM.
+    assert!((12..=16).contains(&tag.len()), "mac of {} bytes", tag.len());
+    Ok(())
+}
+
+/// Decrypt `data` with `identities`, as `sealmail decrypt` does; returns the output on success.
+pub fn decrypt_with(data: &[u8], identities: Vec<Identity>) -> sealmail::Result<Vec<u8>> {
+    let plan = DecryptPlan {
+        identities,
+        inform: InForm::Auto,
+        entity: false,
+    };
+    let mut out = Vec::new();
+    let result = decrypt::decrypt(&plan, Box::new(data), &mut out);
+    match result {
+        Ok(()) => Ok(out),
+        Err(e) => {
+            check_error(&e, &[Kind::Data, Kind::NoPermission], data);
+            // Plaintext whose tag did not verify must never be released, not even in part.
+            assert!(
+                out.is_empty(),
+                "{} bytes written before: {}",
+                out.len(),
+                e.message()
+            );
+            Err(e)
+        }
+    }
+}
+
+/// The whole decrypt path with the fixed test identity. The identity is loaded afresh each time:
+/// `DecryptPlan` owns its identities and private keys are deliberately not `Clone`; parsing the
+/// key costs little next to the RSA operations a message can ask for.
+pub fn decrypt(data: &[u8]) {
+    let _ = decrypt_with(data, test_identities());
+}
