@@ -446,9 +446,14 @@ fn read_passphrase(from: &PassphraseFrom, key_file: &str) -> Result<Zeroizing<St
     }
 }
 
-fn read_first_line(mut reader: impl BufRead, what: &str) -> Result<Zeroizing<String>> {
-    let mut line = Zeroizing::new(Vec::new());
+/// Longest passphrase line read; the buffer is allocated once at this size so that growing it
+/// never leaves copies of the passphrase behind in freed memory.
+const MAX_PASSPHRASE: usize = 4096;
+
+fn read_first_line(reader: impl BufRead, what: &str) -> Result<Zeroizing<String>> {
+    let mut line = Zeroizing::new(Vec::with_capacity(MAX_PASSPHRASE + 1));
     reader
+        .take(MAX_PASSPHRASE as u64)
         .read_until(b'\n', &mut line)
         .map_err(|e| Error::from(e).context(format!("reading the passphrase from {what}")))?;
     first_line(&line, what)

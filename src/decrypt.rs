@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::keys::{self, Identity};
 use crate::message::{self, BodyForm, LineEnding};
 use crate::smime::{self, InForm};
+use rsa::traits::PublicKeyParts;
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 
 /// Ciphertext up to this size is spooled in memory; beyond it, in an anonymous temporary file.
@@ -95,35 +96,52 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
             }
         }
     }
+    let mut blind_exhausted = false;
     if !matched {
-        let pairs = head
-            .recipients
-            .iter()
-            .flat_map(|k| identities.iter().map(move |i| (i, k)));
-        for (identity, ktri) in pairs.take(MAX_BLIND_TRIES) {
+        // Only a RecipientInfo whose wrapped key is as long as an identity's modulus can be for
+        // that identity: the rest need no RSA operation at all.
+        let mut pairs = head.recipients.iter().flat_map(|k| {
+            identities
+                .iter()
+                .filter(move |i| k.enc_key.as_bytes().len() == i.public_key().size())
+                .map(move |i| (i, k))
+        });
+        for (identity, ktri) in pairs.by_ref().take(MAX_BLIND_TRIES) {
             match try_unwrap(identity, ktri, cipher) {
                 Ok(key) => return Ok(key),
                 Err(e) => last_error = Some(e),
             }
         }
+        blind_exhausted = pairs.next().is_some();
     }
     if let Some(e) = last_error.filter(|e| e.kind() != crate::Kind::NoPermission) {
         return Err(e);
     }
-    let who: Vec<String> = head
-        .recipients
-        .iter()
-        .map(|k| keys::describe_recipient_id(&k.rid))
-        .collect();
     let names: Vec<&str> = identities.iter().map(|i| i.source.as_str()).collect();
-    let mut err = Error::no_permission(format!(
+    let err = Error::no_permission(format!(
         "none of the identities ({}) can decrypt this message",
         names.join(", ")
     ));
-    if !who.is_empty() {
-        err = err.with_hint(format!("it is encrypted to: {}", who.join("; ")));
+    if blind_exhausted {
+        return Err(err.with_hint(format!(
+            "no recipient names your keys, and only {MAX_BLIND_TRIES} were tried blind; give -i the key file with its certificate in it, so it can be matched"
+        )));
     }
-    Err(err)
+    // Name a few recipients, not a thousand: the hint stays one readable line.
+    const NAMED: usize = 4;
+    let mut who: Vec<String> = head
+        .recipients
+        .iter()
+        .take(NAMED)
+        .map(|k| keys::describe_recipient_id(&k.rid))
+        .collect();
+    if head.recipients.len() > NAMED {
+        who.push(format!("and {} more", head.recipients.len() - NAMED));
+    }
+    if who.is_empty() {
+        return Err(err);
+    }
+    Err(err.with_hint(format!("it is encrypted to: {}", who.join("; "))))
 }
 
 fn try_unwrap(
