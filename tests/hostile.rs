@@ -422,8 +422,30 @@ fn a_thousand_recipients_not_for_us_end_in_77_after_bounded_tries() {
     let mut ris = other.repeat(1023);
     ris.extend(&p.ktri);
     let msg = assemble(&ris, &p.alg, &content, &p);
-    assert_decrypt_fails(&msg, 77, "none of the identities");
+    // A bare key (no certificate in the file or beside it) answers only to its subject key
+    // identifier: ours is the 1024th issuerAndSerialNumber recipient, past the blind tries.
     let dir = tempdir();
+    let bare = dir.path().join("bare.key");
+    std::fs::write(&bare, read_fixture("interop/alice.key")).expect("write bare key");
+    let bare = bare.display().to_string();
+    let out = run_guarded(&["decrypt", "-i", &bare], &msg);
+    assert_fails(&out, 77, "none of the identities");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("with its certificate"));
+    // fixtures/interop/alice.key has alice.crt beside it, which names it by issuer and serial.
+    let out = run_guarded(
+        &[
+            "decrypt",
+            "-i",
+            &fixture("interop/alice.key").display().to_string(),
+        ],
+        &msg,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let key_and_cert = dir.path().join("alice.pem");
     let mut pem = read_fixture("interop/alice.key");
     pem.extend(read_fixture("interop/alice.crt"));
