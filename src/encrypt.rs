@@ -14,11 +14,14 @@ use crate::message::{self, BodyForm, Protection, SplitMessage};
 use crate::smime::{self, OutForm};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::mpsc;
 
 /// How much of a stream is read ahead to learn its length (so small piped messages are DER too).
 const READ_AHEAD: usize = 1 << 20;
 /// Size of the pieces the body is sealed in.
 const CHUNK: usize = 256 * 1024;
+/// Pieces in the sealing pipeline at once: enough that neither thread waits on the other.
+const DEPTH: usize = 4;
 
 /// What to encrypt to and how, decided by `app` from the flags.
 pub struct EncryptPlan {
@@ -73,30 +76,140 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
     // The envelope, sealed as the entity streams through.
     let sink = smime::envelope_writer(plan.outform, &split.outer_fields, split.line_ending, out)?;
     let mut envelope = EnvelopeWriter::start(sink, &head, content_len)?;
-    let mut sealer = Sealer::new(&session_key, &head.content.nonce);
-    let mut body = BodyStream::new(split.body);
-    let mut buf = split.inner_header_section.clone();
-    body.push(&ahead, &mut buf);
-    drop(ahead);
-    let mut input = vec![0u8; CHUNK];
-    loop {
-        if buf.len() >= CHUNK || body.done {
-            sealer.seal_in_place(&mut buf)?;
-            envelope.write_content(&buf)?;
-            buf.clear();
-            if body.done {
-                break;
+    let sealer = Sealer::new(&session_key, &head.content.nonce);
+    let first = Piece {
+        raw: ahead,
+        sealed: split.inner_header_section.clone(),
+    };
+    let tag = seal_through(
+        &mut *source.reader,
+        first,
+        BodyStream::new(split.body),
+        sealer,
+        &mut envelope,
+    )?;
+    envelope.finish(&tag)?.finish()
+}
+
+/// One piece of the body on its way through the pipeline: raw input in, sealed ciphertext out.
+/// The pieces go round between the two threads and are reused, so nothing is allocated per piece.
+struct Piece {
+    raw: Vec<u8>,
+    sealed: Vec<u8>,
+}
+
+/// Seal the body on two cores: this thread reads the input and writes the envelope (its reader
+/// and writer are not `Send`, and stay here), while a worker canonicalises and seals the pieces
+/// in between. `first` carries the bytes already read plus, in `sealed`, the inner header
+/// section (already canonical). Returns the tag.
+///
+/// At most `DEPTH` pieces exist, so memory stays bounded and neither bounded channel can block a
+/// send for good: a piece is only sent where a place for it is guaranteed.
+fn seal_through<W: Write>(
+    reader: &mut dyn BufRead,
+    first: Piece,
+    mut body: BodyStream,
+    mut sealer: Sealer,
+    envelope: &mut EnvelopeWriter<W>,
+) -> Result<[u8; aead::TAG_LEN]> {
+    let (to_worker, worker_in) = mpsc::sync_channel::<Piece>(DEPTH);
+    let (worker_out, from_worker) = mpsc::sync_channel::<Result<Piece>>(DEPTH);
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || -> Result<[u8; aead::TAG_LEN]> {
+            for mut piece in worker_in {
+                body.push(&piece.raw, &mut piece.sealed);
+                let sealed = sealer.seal_in_place(&mut piece.sealed).map(|()| piece);
+                let failed = sealed.is_err();
+                if worker_out.send(sealed).is_err() || failed {
+                    // The reading side has gone (it has its own error to report) or this one
+                    // failed and said so: stop either way.
+                    return Err(pipeline_broken());
+                }
             }
-        }
-        let n = read_some(&mut source.reader, &mut input)?;
-        if n == 0 {
-            body.done = true;
-        } else {
-            body.push(&input[..n], &mut buf);
+            Ok(sealer.finish())
+        });
+
+        // Everything that talks to the worker lives in this block, so that the channel ends are
+        // dropped (and the worker let go) on every exit path before it is joined below.
+        let fed = (|| -> Result<()> {
+            let mut spare: Vec<Piece> = (1..DEPTH)
+                .map(|_| Piece {
+                    raw: Vec::with_capacity(CHUNK),
+                    sealed: Vec::with_capacity(CHUNK + CHUNK / 16),
+                })
+                .collect();
+            to_worker
+                .send(first)
+                .map_err(|_| worker_error(&from_worker))?;
+            let mut in_flight = 1;
+            let mut eof = false;
+            while !eof {
+                let mut piece = match spare.pop() {
+                    Some(piece) => piece,
+                    None => {
+                        let piece = receive(&from_worker)?;
+                        in_flight -= 1;
+                        envelope.write_content(&piece.sealed)?;
+                        piece
+                    }
+                };
+                piece.raw.clear();
+                piece.sealed.clear();
+                eof = fill(reader, &mut piece.raw)?;
+                if piece.raw.is_empty() {
+                    break;
+                }
+                to_worker
+                    .send(piece)
+                    .map_err(|_| worker_error(&from_worker))?;
+                in_flight += 1;
+            }
+            drop(to_worker);
+            for _ in 0..in_flight {
+                envelope.write_content(&receive(&from_worker)?.sealed)?;
+            }
+            Ok(())
+        })();
+        let sealed = worker.join().unwrap_or_else(|_| Err(pipeline_broken()));
+        // The first error to happen is the one to report: the worker's "pipeline broken" is only
+        // an echo of a reading or writing error here.
+        fed.and(sealed)
+    })
+}
+
+/// A piece back from the worker, or the worker's own error.
+fn receive(from_worker: &mpsc::Receiver<Result<Piece>>) -> Result<Piece> {
+    from_worker.recv().map_err(|_| pipeline_broken())?
+}
+
+/// Why the worker stopped taking pieces: the error it sent back, if it sent one.
+fn worker_error(from_worker: &mpsc::Receiver<Result<Piece>>) -> Error {
+    // The worker has stopped, so its sending end is gone and this ends.
+    while let Ok(piece) = from_worker.recv() {
+        if let Err(e) = piece {
+            return e;
         }
     }
-    let tag = sealer.finish();
-    envelope.finish(&tag)?.finish()
+    pipeline_broken()
+}
+
+fn pipeline_broken() -> Error {
+    Error::io("the sealing thread stopped unexpectedly")
+}
+
+/// Read into `buf` (empty) up to `CHUNK` bytes; true at the end of the input.
+fn fill(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> Result<bool> {
+    buf.resize(CHUNK, 0);
+    let mut len = 0;
+    while len < CHUNK {
+        let n = read_some(reader, &mut buf[len..])?;
+        if n == 0 {
+            buf.truncate(len);
+            return Ok(true);
+        }
+        len += n;
+    }
+    Ok(false)
 }
 
 /// Split a whole message, or take a bare entity whole.
@@ -177,7 +290,6 @@ fn measure_body(path: &Path, offset: u64, form: BodyForm) -> Result<u64> {
 struct BodyStream {
     form: BodyForm,
     canon: Canonicalizer,
-    done: bool,
 }
 
 impl BodyStream {
@@ -185,7 +297,6 @@ impl BodyStream {
         BodyStream {
             form,
             canon: Canonicalizer::default(),
-            done: false,
         }
     }
     fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
