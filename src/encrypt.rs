@@ -198,18 +198,15 @@ fn pipeline_broken() -> Error {
 }
 
 /// Read into `buf` (empty) up to `CHUNK` bytes; true at the end of the input.
+///
+/// `read_to_end` reads into the spare capacity without zeroing it first, which a `resize` before
+/// each read would do for every piece.
 fn fill(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> Result<bool> {
-    buf.resize(CHUNK, 0);
-    let mut len = 0;
-    while len < CHUNK {
-        let n = read_some(reader, &mut buf[len..])?;
-        if n == 0 {
-            buf.truncate(len);
-            return Ok(true);
-        }
-        len += n;
-    }
-    Ok(false)
+    reader
+        .take(CHUNK as u64)
+        .read_to_end(buf)
+        .map_err(|e| Error::from(e).context("reading the input"))?;
+    Ok(buf.len() < CHUNK)
 }
 
 /// Split a whole message, or take a bare entity whole.
@@ -303,16 +300,6 @@ impl BodyStream {
         match self.form {
             BodyForm::Text => self.canon.push(input, out),
             BodyForm::Binary => out.extend_from_slice(input),
-        }
-    }
-}
-
-fn read_some(r: &mut dyn BufRead, buf: &mut [u8]) -> Result<usize> {
-    loop {
-        match r.read(buf) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::from(e).context("reading the input")),
         }
     }
 }
