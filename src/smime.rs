@@ -595,13 +595,36 @@ impl<'a> Base64Reader<'a> {
     }
 
     /// Decode `clean[..len]` into `out` (which is empty), and drop it from `clean`.
+    ///
+    /// The bulk, whole groups before the last one, goes through the SIMD decoder (`base64-simd`):
+    /// whole groups without padding have one meaning only, so (padding refused by length) it
+    /// cannot accept what `DECODER` refuses. The last group, where padding and trailing bits are decided, goes through
+    /// `DECODER`; and when the SIMD decoder refuses the bulk, `DECODER` decodes all of it again,
+    /// so that errors are exactly what they always were.
     fn decode_prefix(&mut self, len: usize) -> Result<(), base64::DecodeSliceError> {
         let src = self.clean.get(..len).unwrap_or_default();
         let need = len.div_ceil(4) * 3;
         if self.out.len() < need {
             self.out.resize(need, 0);
         }
-        let n = DECODER.decode_slice(src, &mut self.out)?;
+        let bulk = len.saturating_sub(1) / 4 * 4;
+        let fast = match (
+            src.split_at_checked(bulk),
+            self.out.split_at_mut_checked(bulk / 4 * 3),
+        ) {
+            (Some((body, last)), Some((body_out, last_out))) => base64_simd::STANDARD
+                .decode(body, base64_simd::Out::from_slice(body_out))
+                .ok()
+                // Shorter means the bulk ended in padding: not the end, so not valid here.
+                .filter(|decoded| decoded.len() == bulk / 4 * 3)
+                .and_then(|_| DECODER.decode_slice(last, last_out).ok())
+                .map(|n| bulk / 4 * 3 + n),
+            _ => None,
+        };
+        let n = match fast {
+            Some(n) => n,
+            None => DECODER.decode_slice(src, &mut self.out)?,
+        };
         self.out_pos = 0;
         self.out_len = n;
         self.decoded_total += n as u64;
@@ -839,6 +862,35 @@ mod tests {
         let mut clean = Vec::new();
         strip_line_breaks(b"\n\n\r\nAB", &mut clean);
         assert_eq!(clean, b"AB");
+    }
+
+    fn decode_all(base64: &[u8]) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        Base64Reader::new(Box::new(base64), None).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    /// The SIMD bulk decoder must not take a padded group in the middle as the end of the data
+    /// (it decodes a padded group happily on its own).
+    #[test]
+    fn padding_in_the_middle_is_refused_on_the_fast_path_too() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+        let encoded = lines(&STANDARD.encode(&data), 76, "\n").into_bytes();
+        assert_eq!(decode_all(&encoded).unwrap(), data);
+        // "QQ==" (one byte, padded) where the second-to-last whole group should be: the last
+        // group of the SIMD bulk, and then one more group of data.
+        let mut bad = encoded.clone();
+        let at = bad.len() - 1 - 8;
+        bad.splice(at..at + 4, *b"QQ==");
+        let err = Error::from(decode_all(&bad).unwrap_err());
+        assert_eq!(err.kind(), crate::Kind::Data);
+        assert!(err.message().contains("malformed base64"), "{err:?}");
+        // At the very end is the one valid place for it.
+        let mut end = bad[..at + 4].to_vec();
+        end.push(b'\n');
+        let mut expected = data[..data.len() - 6].to_vec();
+        expected.push(b'A');
+        assert_eq!(decode_all(&end).unwrap(), expected);
     }
 
     #[test]
