@@ -131,7 +131,7 @@ fn seal_through<W: Write>(
 
         // Everything that talks to the worker lives in this block, so that the channel ends are
         // dropped (and the worker let go) on every exit path before it is joined below.
-        let fed = (|| -> Result<()> {
+        let fed = (move || -> Result<()> {
             let mut spare: Vec<Piece> = (1..DEPTH)
                 .map(|_| Piece {
                     raw: Vec::with_capacity(CHUNK),
