@@ -115,19 +115,21 @@ fn seal_through<W: Write>(
     let (to_worker, worker_in) = mpsc::sync_channel::<Piece>(DEPTH);
     let (worker_out, from_worker) = mpsc::sync_channel::<Result<Piece>>(DEPTH);
     std::thread::scope(|scope| {
-        let worker = scope.spawn(move || -> Result<[u8; aead::TAG_LEN]> {
-            for mut piece in worker_in {
-                body.push(&piece.raw, &mut piece.sealed);
-                let sealed = sealer.seal_in_place(&mut piece.sealed).map(|()| piece);
-                let failed = sealed.is_err();
-                if worker_out.send(sealed).is_err() || failed {
-                    // The reading side has gone (it has its own error to report) or this one
-                    // failed and said so: stop either way.
-                    return Err(pipeline_broken());
+        let worker = std::thread::Builder::new()
+            .spawn_scoped(scope, move || -> Result<[u8; aead::TAG_LEN]> {
+                for mut piece in worker_in {
+                    body.push(&piece.raw, &mut piece.sealed);
+                    let sealed = sealer.seal_in_place(&mut piece.sealed).map(|()| piece);
+                    let failed = sealed.is_err();
+                    if worker_out.send(sealed).is_err() || failed {
+                        // The reading side has gone (it has its own error to report) or this one
+                        // failed and said so: stop either way.
+                        return Err(pipeline_broken());
+                    }
                 }
-            }
-            Ok(sealer.finish())
-        });
+                Ok(sealer.finish())
+            })
+            .map_err(cannot_start_thread)?;
 
         // Everything that talks to the worker lives in this block, so that the channel ends are
         // dropped (and the worker let go) on every exit path before it is joined below.
@@ -191,6 +193,13 @@ fn worker_error(from_worker: &mpsc::Receiver<Result<Piece>>) -> Error {
         }
     }
     pipeline_broken()
+}
+
+fn cannot_start_thread(e: std::io::Error) -> Error {
+    Error::io(format!(
+        "cannot start a thread: {}",
+        crate::error::io_reason(&e)
+    ))
 }
 
 fn pipeline_broken() -> Error {
