@@ -278,18 +278,49 @@ fn canonical_len(body: &[u8], form: BodyForm) -> u64 {
     }
 }
 
-/// The length of a file's body after canonicalisation, read through a second handle.
+/// The length of a file's body after canonicalisation, read through other handles.
+///
+/// This pass has to end before the first output byte (the length comes first in DER), so a
+/// large body is measured in two halves on two threads.
 fn measure_body(path: &Path, offset: u64, form: BodyForm) -> Result<u64> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::read_file(path, &e))?;
+    let end = std::fs::metadata(path)
+        .map_err(|e| Error::read_file(path, &e))?
+        .len();
     match form {
-        BodyForm::Binary => Ok(file.metadata()?.len().saturating_sub(offset)),
+        BodyForm::Binary => Ok(end.saturating_sub(offset)),
+        BodyForm::Text if end.saturating_sub(offset) < 4 * CHUNK as u64 => {
+            count_canonical(path, offset, end, false)
+        }
         BodyForm::Text => {
-            file.seek(SeekFrom::Start(offset))?;
-            Ok(crate::entity::canonical_len(
-                std::io::BufReader::with_capacity(CHUNK, file),
-            )?)
+            let mid = offset + (end - offset) / 2;
+            std::thread::scope(|scope| {
+                let second = std::thread::Builder::new()
+                    .spawn_scoped(scope, || count_canonical(path, mid, end, true))
+                    .map_err(cannot_start_thread)?;
+                let first = count_canonical(path, offset, mid, false);
+                let second = second.join().unwrap_or_else(|_| Err(pipeline_broken()));
+                Ok(first? + second?)
+            })
         }
     }
+}
+
+/// The canonical length of the file's bytes `from..to` (to the end of the file if it is
+/// shorter). `look_behind`: the byte before `from` counts, since an LF right at `from` needs no
+/// CR of its own when that byte is a CR.
+fn count_canonical(path: &Path, from: u64, to: u64, look_behind: bool) -> Result<u64> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::read_file(path, &e))?;
+    let mut before = [0u8; 1];
+    if look_behind && from > 0 {
+        file.seek(SeekFrom::Start(from - 1))?;
+        file.read_exact(&mut before)?;
+    }
+    file.seek(SeekFrom::Start(from))?;
+    let range = std::io::BufReader::with_capacity(CHUNK, file.take(to.saturating_sub(from)));
+    // A CR before the range goes in front of it, and its one byte comes off the count.
+    let prefix: &[u8] = if before == *b"\r" { b"\r" } else { b"" };
+    let len = crate::entity::canonical_len(prefix.chain(range))?;
+    Ok(len.saturating_sub(prefix.len() as u64))
 }
 
 /// The body on its way to the cipher: canonical CRLF text, or binary as it is.
@@ -309,6 +340,46 @@ impl BodyStream {
         match self.form {
             BodyForm::Text => self.canon.push(input, out),
             BodyForm::Binary => out.extend_from_slice(input),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two halves of the measuring pass meet in the middle of the body: a CRLF or a bare LF
+    /// cut there must be counted as the one-pass count does.
+    #[test]
+    fn measuring_in_halves_matches_one_pass_at_the_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("body");
+        let header = b"Subject: x\n\n";
+        let mid_body = 2 * CHUNK + 1;
+        let mut body: Vec<u8> = b"abc\nde\r\nf\r"
+            .iter()
+            .copied()
+            .cycle()
+            .take(2 * mid_body + 1)
+            .collect();
+        for (before, at) in [(b'\r', b'\n'), (b'x', b'\n'), (b'\r', b'y'), (b'\n', b'\n')] {
+            body[mid_body - 1] = before;
+            body[mid_body] = at;
+            let mut file = header.to_vec();
+            file.extend(&body);
+            std::fs::write(&path, &file).unwrap();
+            let one_pass = crate::entity::canonical_len(&body[..]).unwrap();
+            let offset = header.len() as u64;
+            // The cut is where the halves meet, so the case above is the one tested.
+            assert_eq!(
+                offset + (file.len() as u64 - offset) / 2,
+                offset + mid_body as u64
+            );
+            assert_eq!(
+                measure_body(&path, offset, BodyForm::Text).unwrap(),
+                one_pass,
+                "{before:?} {at:?}"
+            );
         }
     }
 }
