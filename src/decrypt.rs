@@ -16,10 +16,13 @@ use crate::message::{self, BodyForm, LineEnding};
 use crate::smime::{self, InForm};
 use rsa::traits::PublicKeyParts;
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
+use std::sync::mpsc;
 
 /// Ciphertext up to this size is spooled in memory; beyond it, in an anonymous temporary file.
 const SPOOL_IN_MEMORY: usize = 8 << 20;
 const CHUNK: usize = 256 * 1024;
+/// Pieces in each two-thread pipeline at once: enough that neither thread waits on the other.
+const DEPTH: usize = 4;
 /// When no RecipientInfo names one of our identities, at most this many (identity, recipient)
 /// pairs are tried blind: each try is an RSA private-key operation.
 const MAX_BLIND_TRIES: usize = 64;
@@ -42,25 +45,16 @@ pub fn decrypt(
     let nonce = envelope.head.content.nonce;
 
     // Pass 1: authenticate every ciphertext byte, keeping the ciphertext (never plaintext) aside.
-    let mut verifier = Verifier::new(&session_key, &nonce);
-    let mut spool = Spool::default();
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = envelope.read_content(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        verifier.update(&buf[..n]);
-        spool.write(&buf[..n])?;
-    }
+    let (verifier, spool) = verify_and_spool(
+        &mut envelope,
+        Verifier::new(&session_key, &nonce),
+        Spool::default(),
+    )?;
     let tag = envelope.finish()?;
     verifier.verify(&tag)?;
 
     // Pass 2: the content is authentic; decrypt it and restore the message.
-    let plaintext = Plaintext {
-        spool: spool.into_reader()?,
-        decryptor: Decryptor::new(&session_key, &nonce),
-    };
+    let decryptor = Decryptor::new(&session_key, &nonce);
     let line_ending = opened.line_ending.unwrap_or(LineEnding::Lf);
     // A bare S/MIME part (no routing fields, as openssl writes it) has nothing to merge: the
     // inner entity is the message.
@@ -68,12 +62,151 @@ pub fn decrypt(
         .header_section
         .as_deref()
         .filter(|h| !plan.entity && message::is_whole_message(h));
-    restore(
-        std::io::BufReader::with_capacity(CHUNK, plaintext),
-        outer,
-        line_ending,
-        out,
-    )
+    decrypt_and_restore(spool.into_reader()?, decryptor, |plaintext| {
+        restore(plaintext, outer, line_ending, out)
+    })
+}
+
+/// Pass 1 on two cores: this thread reads the envelope (base64 and CMS; the input is not `Send`)
+/// while a worker runs the MAC over the ciphertext and spools it.
+///
+/// Pieces go round between the two threads and are reused; at most `DEPTH` exist, so memory
+/// stays bounded and no send on the bounded channels can block for good.
+fn verify_and_spool<R: Read>(
+    envelope: &mut EnvelopeReader<R>,
+    mut verifier: Verifier,
+    mut spool: Spool,
+) -> Result<(Verifier, Spool)> {
+    let (to_worker, worker_in) = mpsc::sync_channel::<Vec<u8>>(DEPTH);
+    let (worker_out, from_worker) = mpsc::sync_channel::<Result<Vec<u8>>>(DEPTH);
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .spawn_scoped(scope, move || -> Result<(Verifier, Spool)> {
+                for piece in worker_in {
+                    verifier.update(&piece);
+                    if let Err(e) = spool.write(&piece) {
+                        let _ = worker_out.send(Err(e.clone()));
+                        return Err(e);
+                    }
+                    // The reading side may want no more pieces (the content has ended): not an error.
+                    let _ = worker_out.send(Ok(piece));
+                }
+                Ok((verifier, spool))
+            })
+            .map_err(cannot_start_thread)?;
+        // Every channel end this thread holds lives in this closure, so they are all dropped,
+        // letting the worker go, before it is joined below.
+        let fed = (move || -> Result<()> {
+            let mut spare: Vec<Vec<u8>> = (0..DEPTH).map(|_| vec![0u8; CHUNK]).collect();
+            loop {
+                let mut piece = match spare.pop() {
+                    Some(piece) => piece,
+                    None => from_worker.recv().map_err(|_| thread_stopped())??,
+                };
+                piece.resize(CHUNK, 0);
+                let n = read_full(envelope, &mut piece)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                piece.truncate(n);
+                to_worker
+                    .send(piece)
+                    .map_err(|_| worker_error(&from_worker))?;
+            }
+        })();
+        let done = worker.join().unwrap_or_else(|_| Err(thread_stopped()));
+        // A read error here is the cause; the worker's "stopped" would only be its echo.
+        fed.and(done)
+    })
+}
+
+/// Fill `buf` from the envelope's content as far as it goes; the length read (short only at the
+/// end).
+fn read_full<R: Read>(envelope: &mut EnvelopeReader<R>, buf: &mut [u8]) -> Result<usize> {
+    let mut len = 0;
+    while let Some(rest) = buf.get_mut(len..).filter(|r| !r.is_empty()) {
+        let n = envelope.read_content(rest)?;
+        if n == 0 {
+            break;
+        }
+        len += n;
+    }
+    Ok(len)
+}
+
+/// Pass 2 on two cores: a worker reads the verified ciphertext back from the spool and decrypts
+/// it, while this thread hands the plaintext to `restore` (which writes to the output, and the
+/// output is not `Send`).
+fn decrypt_and_restore(
+    mut spool: Box<dyn Read + Send>,
+    mut decryptor: Decryptor,
+    restore: impl FnOnce(Plaintext) -> Result<()>,
+) -> Result<()> {
+    let (worker_out, from_worker) = mpsc::sync_channel::<Result<Vec<u8>>>(DEPTH);
+    let (recycle, recycled) = mpsc::sync_channel::<Vec<u8>>(DEPTH);
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .spawn_scoped(scope, move || {
+                let mut fresh = DEPTH;
+                loop {
+                    let mut piece = if fresh > 0 {
+                        fresh -= 1;
+                        Vec::with_capacity(CHUNK)
+                    } else {
+                        match recycled.recv() {
+                            Ok(piece) => piece,
+                            // The restoring side has stopped (its own error, or done early).
+                            Err(_) => return,
+                        }
+                    };
+                    piece.clear();
+                    let decrypted = (&mut spool)
+                        .take(CHUNK as u64)
+                        .read_to_end(&mut piece)
+                        .map_err(spool_error)
+                        .and_then(|_| decryptor.decrypt_in_place(&mut piece))
+                        .map(|()| piece);
+                    // An empty piece is the end of the plaintext.
+                    let last = decrypted.as_ref().map_or(true, |p| p.is_empty());
+                    if worker_out.send(decrypted).is_err() || last {
+                        return;
+                    }
+                }
+            })
+            .map_err(cannot_start_thread)?;
+        let restored = restore(Plaintext {
+            from_worker,
+            recycle,
+            piece: Vec::new(),
+            pos: 0,
+            ended: false,
+        });
+        // The worker does not fail on its own: its errors came through the channel.
+        let joined = worker.join().map_err(|_| thread_stopped());
+        restored.and(joined)
+    })
+}
+
+/// Why the worker stopped taking pieces: the error it sent back, if it sent one.
+fn worker_error(from_worker: &mpsc::Receiver<Result<Vec<u8>>>) -> Error {
+    // The worker has stopped, so its sending end is gone and this ends.
+    while let Ok(piece) = from_worker.recv() {
+        if let Err(e) = piece {
+            return e;
+        }
+    }
+    thread_stopped()
+}
+
+fn cannot_start_thread(e: std::io::Error) -> Error {
+    Error::io(format!(
+        "cannot start a thread: {}",
+        crate::error::io_reason(&e)
+    ))
+}
+
+fn thread_stopped() -> Error {
+    Error::io("a decrypting thread stopped unexpectedly")
 }
 
 /// Find the RecipientInfo meant for one of our identities and unwrap the session key: first by
@@ -255,7 +388,7 @@ impl Spool {
         Ok(())
     }
 
-    fn into_reader(self) -> Result<Box<dyn Read>> {
+    fn into_reader(self) -> Result<Box<dyn Read + Send>> {
         Ok(match self.file {
             Some(mut file) => {
                 file.seek(SeekFrom::Start(0)).map_err(spool_error)?;
@@ -274,16 +407,46 @@ fn spool_error(e: std::io::Error) -> Error {
     .with_hint("set TMPDIR to a directory with free space")
 }
 
-/// Decrypted bytes, produced only from verified ciphertext.
+/// Decrypted bytes, produced only from verified ciphertext, as they come from the decrypting
+/// worker; each piece used up goes back to it.
 struct Plaintext {
-    spool: Box<dyn Read>,
-    decryptor: Decryptor,
+    from_worker: mpsc::Receiver<Result<Vec<u8>>>,
+    recycle: mpsc::SyncSender<Vec<u8>>,
+    piece: Vec<u8>,
+    pos: usize,
+    ended: bool,
+}
+
+impl BufRead for Plaintext {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.pos >= self.piece.len() && !self.ended {
+            let next = self
+                .from_worker
+                .recv()
+                .map_err(|_| thread_stopped())?
+                .map_err(std::io::Error::from)?;
+            self.ended = next.is_empty();
+            let used = std::mem::replace(&mut self.piece, next);
+            self.pos = 0;
+            // The worker may have stopped already (at the end); then the piece is not needed.
+            if used.capacity() > 0 {
+                let _ = self.recycle.try_send(used);
+            }
+        }
+        Ok(self.piece.get(self.pos..).unwrap_or_default())
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.piece.len());
+    }
 }
 
 impl Read for Plaintext {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.spool.read(buf)?;
-        self.decryptor.decrypt_in_place(&mut buf[..n])?;
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
         Ok(n)
     }
 }

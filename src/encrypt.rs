@@ -14,11 +14,14 @@ use crate::message::{self, BodyForm, Protection, SplitMessage};
 use crate::smime::{self, OutForm};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::mpsc;
 
 /// How much of a stream is read ahead to learn its length (so small piped messages are DER too).
 const READ_AHEAD: usize = 1 << 20;
 /// Size of the pieces the body is sealed in.
 const CHUNK: usize = 256 * 1024;
+/// Pieces in the sealing pipeline at once: enough that neither thread waits on the other.
+const DEPTH: usize = 4;
 
 /// What to encrypt to and how, decided by `app` from the flags.
 pub struct EncryptPlan {
@@ -73,30 +76,146 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
     // The envelope, sealed as the entity streams through.
     let sink = smime::envelope_writer(plan.outform, &split.outer_fields, split.line_ending, out)?;
     let mut envelope = EnvelopeWriter::start(sink, &head, content_len)?;
-    let mut sealer = Sealer::new(&session_key, &head.content.nonce);
-    let mut body = BodyStream::new(split.body);
-    let mut buf = split.inner_header_section.clone();
-    body.push(&ahead, &mut buf);
-    drop(ahead);
-    let mut input = vec![0u8; CHUNK];
-    loop {
-        if buf.len() >= CHUNK || body.done {
-            sealer.seal_in_place(&mut buf)?;
-            envelope.write_content(&buf)?;
-            buf.clear();
-            if body.done {
-                break;
+    let sealer = Sealer::new(&session_key, &head.content.nonce);
+    let first = Piece {
+        raw: ahead,
+        sealed: split.inner_header_section.clone(),
+    };
+    let tag = seal_through(
+        &mut *source.reader,
+        first,
+        BodyStream::new(split.body),
+        sealer,
+        &mut envelope,
+    )?;
+    envelope.finish(&tag)?.finish()
+}
+
+/// One piece of the body on its way through the pipeline: raw input in, sealed ciphertext out.
+/// The pieces go round between the two threads and are reused, so nothing is allocated per piece.
+struct Piece {
+    raw: Vec<u8>,
+    sealed: Vec<u8>,
+}
+
+/// Seal the body on two cores: this thread reads the input and writes the envelope (its reader
+/// and writer are not `Send`, and stay here), while a worker canonicalises and seals the pieces
+/// in between. `first` carries the bytes already read plus, in `sealed`, the inner header
+/// section (already canonical). Returns the tag.
+///
+/// At most `DEPTH` pieces exist, so memory stays bounded and neither bounded channel can block a
+/// send for good: a piece is only sent where a place for it is guaranteed.
+fn seal_through<W: Write>(
+    reader: &mut dyn BufRead,
+    first: Piece,
+    mut body: BodyStream,
+    mut sealer: Sealer,
+    envelope: &mut EnvelopeWriter<W>,
+) -> Result<[u8; aead::TAG_LEN]> {
+    let (to_worker, worker_in) = mpsc::sync_channel::<Piece>(DEPTH);
+    let (worker_out, from_worker) = mpsc::sync_channel::<Result<Piece>>(DEPTH);
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .spawn_scoped(scope, move || -> Result<[u8; aead::TAG_LEN]> {
+                for mut piece in worker_in {
+                    body.push(&piece.raw, &mut piece.sealed);
+                    let sealed = sealer.seal_in_place(&mut piece.sealed).map(|()| piece);
+                    let failed = sealed.is_err();
+                    if worker_out.send(sealed).is_err() || failed {
+                        // The reading side has gone (it has its own error to report) or this one
+                        // failed and said so: stop either way.
+                        return Err(pipeline_broken());
+                    }
+                }
+                Ok(sealer.finish())
+            })
+            .map_err(cannot_start_thread)?;
+
+        // Everything that talks to the worker lives in this block, so that the channel ends are
+        // dropped (and the worker let go) on every exit path before it is joined below.
+        let fed = (move || -> Result<()> {
+            let mut spare: Vec<Piece> = (1..DEPTH)
+                .map(|_| Piece {
+                    raw: Vec::with_capacity(CHUNK),
+                    sealed: Vec::with_capacity(CHUNK + CHUNK / 16),
+                })
+                .collect();
+            to_worker
+                .send(first)
+                .map_err(|_| worker_error(&from_worker))?;
+            let mut in_flight = 1;
+            let mut eof = false;
+            while !eof {
+                let mut piece = match spare.pop() {
+                    Some(piece) => piece,
+                    None => {
+                        let piece = receive(&from_worker)?;
+                        in_flight -= 1;
+                        envelope.write_content(&piece.sealed)?;
+                        piece
+                    }
+                };
+                piece.raw.clear();
+                piece.sealed.clear();
+                eof = fill(reader, &mut piece.raw)?;
+                if piece.raw.is_empty() {
+                    break;
+                }
+                to_worker
+                    .send(piece)
+                    .map_err(|_| worker_error(&from_worker))?;
+                in_flight += 1;
             }
-        }
-        let n = read_some(&mut source.reader, &mut input)?;
-        if n == 0 {
-            body.done = true;
-        } else {
-            body.push(&input[..n], &mut buf);
+            drop(to_worker);
+            for _ in 0..in_flight {
+                envelope.write_content(&receive(&from_worker)?.sealed)?;
+            }
+            Ok(())
+        })();
+        let sealed = worker.join().unwrap_or_else(|_| Err(pipeline_broken()));
+        // The first error to happen is the one to report: the worker's "pipeline broken" is only
+        // an echo of a reading or writing error here.
+        fed.and(sealed)
+    })
+}
+
+/// A piece back from the worker, or the worker's own error.
+fn receive(from_worker: &mpsc::Receiver<Result<Piece>>) -> Result<Piece> {
+    from_worker.recv().map_err(|_| pipeline_broken())?
+}
+
+/// Why the worker stopped taking pieces: the error it sent back, if it sent one.
+fn worker_error(from_worker: &mpsc::Receiver<Result<Piece>>) -> Error {
+    // The worker has stopped, so its sending end is gone and this ends.
+    while let Ok(piece) = from_worker.recv() {
+        if let Err(e) = piece {
+            return e;
         }
     }
-    let tag = sealer.finish();
-    envelope.finish(&tag)?.finish()
+    pipeline_broken()
+}
+
+fn cannot_start_thread(e: std::io::Error) -> Error {
+    Error::io(format!(
+        "cannot start a thread: {}",
+        crate::error::io_reason(&e)
+    ))
+}
+
+fn pipeline_broken() -> Error {
+    Error::io("the sealing thread stopped unexpectedly")
+}
+
+/// Read into `buf` (empty) up to `CHUNK` bytes; true at the end of the input.
+///
+/// `read_to_end` reads into the spare capacity without zeroing it first, which a `resize` before
+/// each read would do for every piece.
+fn fill(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> Result<bool> {
+    reader
+        .take(CHUNK as u64)
+        .read_to_end(buf)
+        .map_err(|e| Error::from(e).context("reading the input"))?;
+    Ok(buf.len() < CHUNK)
 }
 
 /// Split a whole message, or take a bare entity whole.
@@ -159,25 +278,55 @@ fn canonical_len(body: &[u8], form: BodyForm) -> u64 {
     }
 }
 
-/// The length of a file's body after canonicalisation, read through a second handle.
+/// The length of a file's body after canonicalisation, read through other handles.
+///
+/// This pass has to end before the first output byte (the length comes first in DER), so a
+/// large body is measured in two halves on two threads.
 fn measure_body(path: &Path, offset: u64, form: BodyForm) -> Result<u64> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::read_file(path, &e))?;
+    let end = std::fs::metadata(path)
+        .map_err(|e| Error::read_file(path, &e))?
+        .len();
     match form {
-        BodyForm::Binary => Ok(file.metadata()?.len().saturating_sub(offset)),
+        BodyForm::Binary => Ok(end.saturating_sub(offset)),
+        BodyForm::Text if end.saturating_sub(offset) < 4 * CHUNK as u64 => {
+            count_canonical(path, offset, end, false)
+        }
         BodyForm::Text => {
-            file.seek(SeekFrom::Start(offset))?;
-            Ok(crate::entity::canonical_len(
-                std::io::BufReader::with_capacity(CHUNK, file),
-            )?)
+            let mid = offset + (end - offset) / 2;
+            std::thread::scope(|scope| {
+                let second = std::thread::Builder::new()
+                    .spawn_scoped(scope, || count_canonical(path, mid, end, true))
+                    .map_err(cannot_start_thread)?;
+                let first = count_canonical(path, offset, mid, false);
+                let second = second.join().unwrap_or_else(|_| Err(pipeline_broken()));
+                Ok(first? + second?)
+            })
         }
     }
+}
+
+/// The canonical length of the file's bytes `from..to` (to the end of the file if it is
+/// shorter). `look_behind`: the byte before `from` counts, since an LF right at `from` needs no
+/// CR of its own when that byte is a CR.
+fn count_canonical(path: &Path, from: u64, to: u64, look_behind: bool) -> Result<u64> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::read_file(path, &e))?;
+    let mut before = [0u8; 1];
+    if look_behind && from > 0 {
+        file.seek(SeekFrom::Start(from - 1))?;
+        file.read_exact(&mut before)?;
+    }
+    file.seek(SeekFrom::Start(from))?;
+    let range = std::io::BufReader::with_capacity(CHUNK, file.take(to.saturating_sub(from)));
+    // A CR before the range goes in front of it, and its one byte comes off the count.
+    let prefix: &[u8] = if before == *b"\r" { b"\r" } else { b"" };
+    let len = crate::entity::canonical_len(prefix.chain(range))?;
+    Ok(len.saturating_sub(prefix.len() as u64))
 }
 
 /// The body on its way to the cipher: canonical CRLF text, or binary as it is.
 struct BodyStream {
     form: BodyForm,
     canon: Canonicalizer,
-    done: bool,
 }
 
 impl BodyStream {
@@ -185,7 +334,6 @@ impl BodyStream {
         BodyStream {
             form,
             canon: Canonicalizer::default(),
-            done: false,
         }
     }
     fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
@@ -196,12 +344,42 @@ impl BodyStream {
     }
 }
 
-fn read_some(r: &mut dyn BufRead, buf: &mut [u8]) -> Result<usize> {
-    loop {
-        match r.read(buf) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::from(e).context("reading the input")),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two halves of the measuring pass meet in the middle of the body: a CRLF or a bare LF
+    /// cut there must be counted as the one-pass count does.
+    #[test]
+    fn measuring_in_halves_matches_one_pass_at_the_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("body");
+        let header = b"Subject: x\n\n";
+        let mid_body = 2 * CHUNK + 1;
+        let mut body: Vec<u8> = b"abc\nde\r\nf\r"
+            .iter()
+            .copied()
+            .cycle()
+            .take(2 * mid_body + 1)
+            .collect();
+        for (before, at) in [(b'\r', b'\n'), (b'x', b'\n'), (b'\r', b'y'), (b'\n', b'\n')] {
+            body[mid_body - 1] = before;
+            body[mid_body] = at;
+            let mut file = header.to_vec();
+            file.extend(&body);
+            std::fs::write(&path, &file).unwrap();
+            let one_pass = crate::entity::canonical_len(&body[..]).unwrap();
+            let offset = header.len() as u64;
+            // The cut is where the halves meet, so the case above is the one tested.
+            assert_eq!(
+                offset + (file.len() as u64 - offset) / 2,
+                offset + mid_body as u64
+            );
+            assert_eq!(
+                measure_body(&path, offset, BodyForm::Text).unwrap(),
+                one_pass,
+                "{before:?} {at:?}"
+            );
         }
     }
 }
