@@ -2,7 +2,7 @@
 //! random places (a CR at the end of one chunk and its LF at the start of the next included).
 
 use proptest::prelude::*;
-use sealmail::entity::{Canonicalizer, Decanonicalizer, canonical_len};
+use sealmail::entity::{Canonicalizer, Decanonicalizer, canonical_len, to_crlf, to_lf};
 
 /// LF -> CRLF, written the obvious way, byte by byte.
 fn naive_crlf(input: &[u8]) -> Vec<u8> {
@@ -115,5 +115,33 @@ proptest! {
         }), "no bare LF left");
         let back_cuts: Vec<usize> = cuts_back.iter().map(|i| i.index(canonical.len() + 1)).collect();
         prop_assert_eq!(decanonicalize(&pieces(&canonical, &back_cuts)), text);
+    }
+}
+
+#[test]
+fn canonical_len_matches_the_transform_across_read_boundaries() {
+    // Longer than canonical_len's 64 KiB buffer, with a CRLF straddling the boundary.
+    let mut input = vec![b'x'; 64 * 1024 - 1];
+    input.extend_from_slice(b"\r\n\n\ra\nb");
+    let expected = naive_crlf(&input).len() as u64;
+    assert_eq!(canonical_len(&input[..]).unwrap(), expected);
+    assert_eq!(canonical_len(&b"a\nb\r\n"[..]).unwrap(), 6);
+}
+
+#[test]
+fn fast_transforms_equal_the_naive_ones_on_awkward_inputs() {
+    let cases: [&[u8]; 8] = [
+        b"",
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"\n\r",
+        b"\r\r\n\n",
+        b"a\r\r\rb\n\n\r\n",
+        b"\n\n\n",
+    ];
+    for case in cases {
+        assert_eq!(to_crlf(case), naive_crlf(case), "{case:?}");
+        assert_eq!(to_lf(case), naive_lf(case), "{case:?}");
     }
 }
