@@ -13,6 +13,7 @@ use crate::entity::Decanonicalizer;
 use crate::error::{Error, Result};
 use crate::keys::{self, Identity};
 use crate::message::{self, BodyForm, LineEnding};
+use crate::pipeline::{cannot_start_thread, worker_error};
 use crate::smime::{self, InForm};
 use rsa::traits::PublicKeyParts;
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
@@ -111,7 +112,7 @@ fn verify_and_spool<R: Read>(
                 piece.truncate(n);
                 to_worker
                     .send(piece)
-                    .map_err(|_| worker_error(&from_worker))?;
+                    .map_err(|_| worker_error(&from_worker, thread_stopped))?;
             }
         })();
         let done = worker.join().unwrap_or_else(|_| Err(thread_stopped()));
@@ -185,24 +186,6 @@ fn decrypt_and_restore(
         let joined = worker.join().map_err(|_| thread_stopped());
         restored.and(joined)
     })
-}
-
-/// Why the worker stopped taking pieces: the error it sent back, if it sent one.
-fn worker_error(from_worker: &mpsc::Receiver<Result<Vec<u8>>>) -> Error {
-    // The worker has stopped, so its sending end is gone and this ends.
-    while let Ok(piece) = from_worker.recv() {
-        if let Err(e) = piece {
-            return e;
-        }
-    }
-    thread_stopped()
-}
-
-fn cannot_start_thread(e: std::io::Error) -> Error {
-    Error::io(format!(
-        "cannot start a thread: {}",
-        crate::error::io_reason(&e)
-    ))
 }
 
 fn thread_stopped() -> Error {

@@ -11,6 +11,7 @@ use crate::entity::Canonicalizer;
 use crate::error::{Error, Result};
 use crate::keys::Recipient;
 use crate::message::{self, BodyForm, Protection, SplitMessage};
+use crate::pipeline::{cannot_start_thread, worker_error};
 use crate::smime::{self, OutForm};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -142,7 +143,7 @@ fn seal_through<W: Write>(
                 .collect();
             to_worker
                 .send(first)
-                .map_err(|_| worker_error(&from_worker))?;
+                .map_err(|_| worker_error(&from_worker, pipeline_broken))?;
             let mut in_flight = 1;
             let mut eof = false;
             while !eof {
@@ -163,7 +164,7 @@ fn seal_through<W: Write>(
                 }
                 to_worker
                     .send(piece)
-                    .map_err(|_| worker_error(&from_worker))?;
+                    .map_err(|_| worker_error(&from_worker, pipeline_broken))?;
                 in_flight += 1;
             }
             drop(to_worker);
@@ -182,24 +183,6 @@ fn seal_through<W: Write>(
 /// A piece back from the worker, or the worker's own error.
 fn receive(from_worker: &mpsc::Receiver<Result<Piece>>) -> Result<Piece> {
     from_worker.recv().map_err(|_| pipeline_broken())?
-}
-
-/// Why the worker stopped taking pieces: the error it sent back, if it sent one.
-fn worker_error(from_worker: &mpsc::Receiver<Result<Piece>>) -> Error {
-    // The worker has stopped, so its sending end is gone and this ends.
-    while let Ok(piece) = from_worker.recv() {
-        if let Err(e) = piece {
-            return e;
-        }
-    }
-    pipeline_broken()
-}
-
-fn cannot_start_thread(e: std::io::Error) -> Error {
-    Error::io(format!(
-        "cannot start a thread: {}",
-        crate::error::io_reason(&e)
-    ))
 }
 
 fn pipeline_broken() -> Error {

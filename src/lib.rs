@@ -19,6 +19,7 @@ pub mod error;
 pub mod io;
 pub mod keys;
 pub mod message;
+mod pipeline;
 pub mod smime;
 
 pub use error::{Error, Kind, Result};
