@@ -51,7 +51,7 @@ pub fn build(compose: &Compose, body: &[u8]) -> Result<Vec<u8>> {
     let message = builder
         .write_to_vec()
         .map_err(|e| Error::io(format!("cannot build the message: {e}")))?;
-    Ok(crlf_to_lf(&message))
+    Ok(crate::entity::to_lf(&message))
 }
 
 /// One `--attach FILE`: always base64 (mail-builder would pick quoted-printable for text, which
@@ -72,22 +72,6 @@ fn attachment(path: &Path) -> Result<MimePart<'static>> {
     Ok(MimePart::new(guess_content_type(path), lines)
         .attachment(name)
         .transfer_encoding("base64"))
-}
-
-/// CRLF to LF; a lone CR (there is none in what mail-builder writes from UTF-8 text, which it
-/// encodes) is kept.
-fn crlf_to_lf(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len());
-    let mut i = 0;
-    while i < data.len() {
-        if data[i] == b'\r' && data.get(i + 1) == Some(&b'\n') {
-            i += 1;
-            continue;
-        }
-        out.push(data[i]);
-        i += 1;
-    }
-    out
 }
 
 /// One address as given on the command line: `alice@example.org` or `Alice <alice@example.org>`.
