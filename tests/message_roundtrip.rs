@@ -27,6 +27,8 @@ const FIXTURES: [&str; 12] = [
     "binary.eml",
 ];
 
+/// SPEC §3's list, written out again on purpose: the test's oracle must not be the code's own
+/// constant (message::PROTECTED_FIELDS), or a change there would go unnoticed.
 const PROTECTED: [&str; 9] = [
     "Subject",
     "From",
