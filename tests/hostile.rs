@@ -88,6 +88,17 @@ fn decrypt_args() -> Vec<String> {
     ]
 }
 
+/// A ContentInfo { authEnvelopedData } opened with indefinite lengths up to and including an
+/// indefinite recipientInfos SET: what the hostile cases below put their RecipientInfos after.
+fn open_recipient_infos(p: &Parts) -> Vec<u8> {
+    let mut msg = vec![0x30, 0x80];
+    msg.extend(OID_AUTH_ENVELOPED);
+    msg.extend([0xa0, 0x80, 0x30, 0x80]);
+    msg.extend(&p.version);
+    msg.extend([0x31, 0x80]);
+    msg
+}
+
 /// `sealmail decrypt -i alice.key` on `input` must fail with `code`, naming `needle`.
 fn assert_decrypt_fails(input: &[u8], code: i32, needle: &str) {
     let args = decrypt_args();
@@ -339,11 +350,7 @@ fn a_length_of_two_to_the_63_is_refused_without_allocating() {
     // A RecipientInfo claims 2^64 - 1 bytes.
     let mut ris = vec![0x30, 0x88, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
     ris.extend(&p.ktri[4..]);
-    let mut msg = vec![0x30, 0x80];
-    msg.extend(OID_AUTH_ENVELOPED);
-    msg.extend([0xa0, 0x80, 0x30, 0x80]);
-    msg.extend(&p.version);
-    msg.extend([0x31, 0x80]);
+    let mut msg = open_recipient_infos(&p);
     msg.extend(ris);
     assert_decrypt_fails(&msg, 65, "bytes (limit 65536)");
 }
@@ -357,11 +364,7 @@ fn ten_thousand_nested_indefinite_sequences_are_refused() {
         v
     };
     let prefix = |ris: &[u8]| {
-        let mut msg = vec![0x30, 0x80];
-        msg.extend(OID_AUTH_ENVELOPED);
-        msg.extend([0xa0, 0x80, 0x30, 0x80]);
-        msg.extend(&p.version);
-        msg.extend([0x31, 0x80]);
+        let mut msg = open_recipient_infos(&p);
         msg.extend(ris);
         msg
     };
@@ -472,11 +475,7 @@ fn a_100_mb_encrypted_key_claim_is_refused() {
     }
     ktri.extend([0x04, 0x84, 0x05, 0xf5, 0xe1, 0x00]);
     ktri.extend(content(&fields[3]));
-    let mut msg = vec![0x30, 0x80];
-    msg.extend(OID_AUTH_ENVELOPED);
-    msg.extend([0xa0, 0x80, 0x30, 0x80]);
-    msg.extend(&p.version);
-    msg.extend([0x31, 0x80]);
+    let mut msg = open_recipient_infos(&p);
     msg.extend(ktri);
     assert_decrypt_fails(&msg, 65, "claims 100000000 bytes");
     // The same claim in definite form: the SEQUENCE must hold it, so it claims more still.
@@ -485,11 +484,7 @@ fn a_100_mb_encrypted_key_claim_is_refused() {
         ktri.extend(f);
     }
     ktri.extend(header(0x04, 100_000_000));
-    let mut msg = vec![0x30, 0x80];
-    msg.extend(OID_AUTH_ENVELOPED);
-    msg.extend([0xa0, 0x80, 0x30, 0x80]);
-    msg.extend(&p.version);
-    msg.extend([0x31, 0x80]);
+    let mut msg = open_recipient_infos(&p);
     msg.extend(ktri);
     assert_decrypt_fails(&msg, 65, "limit 65536");
 }
