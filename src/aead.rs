@@ -217,8 +217,31 @@ impl Keystream {
             Keystream::Aes128(c) => c.try_apply_keystream(data),
             Keystream::Aes256(c) => c.try_apply_keystream(data),
         };
-        done.map_err(|_| Error::data("the keystream of the content cipher is exhausted"))
+        done.map_err(|_| exhausted())
     }
+
+    /// The stream position, in bytes.
+    fn position(&self) -> u64 {
+        match self {
+            Keystream::ChaCha20(c) => c.current_pos(),
+            Keystream::Aes128(c) => c.current_pos(),
+            Keystream::Aes256(c) => c.current_pos(),
+        }
+    }
+
+    /// Move to stream position `pos`; fails past the end of the keystream.
+    fn seek(&mut self, pos: u64) -> Result<()> {
+        let done = match self {
+            Keystream::ChaCha20(c) => c.try_seek(pos),
+            Keystream::Aes128(c) => c.try_seek(pos),
+            Keystream::Aes256(c) => c.try_seek(pos),
+        };
+        done.map_err(|_| exhausted())
+    }
+}
+
+fn exhausted() -> Error {
+    Error::data("the keystream of the content cipher is exhausted")
 }
 
 /// The one-time authenticator of an AEAD, before the length block.
@@ -434,7 +457,15 @@ impl Sealer {
     /// for ChaCha20-Poly1305, 64 GiB for GCM). Then `chunk` is zeroed, so no plaintext is left in
     /// it, and the sealer is spent: every later call fails too, and its tag will not verify.
     pub fn seal_in_place(&mut self, chunk: &mut [u8]) -> Result<()> {
-        let sealed = self.seal_pieces(chunk);
+        self.seal_in_place_after(chunk, 0)
+    }
+
+    /// [`Sealer::seal_in_place`] for a chunk whose first `encrypted` bytes a [`SharedKeystream`]
+    /// has already encrypted, at this chunk's place in the content: those are only
+    /// authenticated, the rest is encrypted and authenticated. Fails (zeroing `chunk`, spending
+    /// the sealer) also when `encrypted` is longer than the chunk.
+    pub fn seal_in_place_after(&mut self, chunk: &mut [u8], encrypted: usize) -> Result<()> {
+        let sealed = self.seal_pieces(chunk, encrypted);
         if sealed.is_err() {
             chunk.zeroize();
             self.mac.too_long = true;
@@ -442,11 +473,20 @@ impl Sealer {
         sealed
     }
 
-    fn seal_pieces(&mut self, chunk: &mut [u8]) -> Result<()> {
+    fn seal_pieces(&mut self, chunk: &mut [u8], encrypted: usize) -> Result<()> {
         if !self.mac.admit(chunk.len()) {
             return Err(too_long(self.mac.cipher));
         }
-        for piece in chunk.chunks_mut(STRIDE) {
+        if encrypted > chunk.len() {
+            return Err(Error::io("a piece was encrypted past its end"));
+        }
+        let (done, rest) = chunk.split_at_mut(encrypted);
+        if !done.is_empty() {
+            let skip = self.keystream.position().saturating_add(done.len() as u64);
+            self.keystream.seek(skip)?;
+            self.mac.absorb(done);
+        }
+        for piece in rest.chunks_mut(STRIDE) {
             self.keystream.apply(piece)?;
             self.mac.absorb(piece);
         }
@@ -456,6 +496,39 @@ impl Sealer {
     /// The 16-byte tag over all the ciphertext sealed.
     pub fn finish(self) -> [u8; TAG_LEN] {
         self.mac.finalize()
+    }
+}
+
+/// The keystream of a [`Sealer`] for the same key and nonce, for a second thread: it encrypts
+/// bytes at any place in the content, which the sealer then only authenticates (see
+/// [`Sealer::seal_in_place_after`]). The same keystream bytes at the same place give the same
+/// ciphertext whichever thread applies them.
+pub struct SharedKeystream {
+    /// The stream position of content offset 0.
+    base: u64,
+    keystream: Keystream,
+}
+
+impl SharedKeystream {
+    pub fn new(key: &SessionKey, nonce: &[u8; NONCE_LEN]) -> SharedKeystream {
+        let (keystream, _) = start(key, nonce);
+        SharedKeystream {
+            base: keystream.position(),
+            keystream,
+        }
+    }
+
+    /// Encrypt `data` in place as the content bytes starting at `offset`.
+    pub fn encrypt_at(&mut self, offset: u64, data: &mut [u8]) -> Result<()> {
+        let pos = self.base.checked_add(offset).ok_or_else(exhausted)?;
+        self.keystream.seek(pos)?;
+        self.keystream.apply(data)
+    }
+}
+
+impl fmt::Debug for SharedKeystream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedKeystream { .. }")
     }
 }
 
@@ -758,6 +831,39 @@ mod tests {
             check_round_trip(&key, &nonce, &pt, &seal_sizes, &open_sizes);
         }
 
+        /// The encrypting pipeline's split: another thread encrypts the front of each chunk
+        /// with a `SharedKeystream` (here in reverse order, all before any sealing), the sealer
+        /// the rest; the result must still be the one-shot AEAD's.
+        #[test]
+        fn a_shared_keystream_split_matches_the_one_shot_aead(
+            cipher in cipher_strategy(),
+            seed in any::<[u8; 32]>(),
+            nonce in any::<[u8; 12]>(),
+            pt in prop::collection::vec(any::<u8>(), 0..5000),
+            sizes in prop::collection::vec(0usize..700, 1..8),
+            shares in prop::collection::vec(any::<prop::sample::Index>(), 1..8),
+        ) {
+            let key = key_for(cipher, &seed);
+            let mut buf = pt.clone();
+            let ranges = chunking(buf.len(), &sizes);
+            let split: Vec<usize> = ranges
+                .iter()
+                .zip(shares.iter().cycle())
+                .map(|(r, share)| share.index(r.len() + 1))
+                .collect();
+            let mut shared = SharedKeystream::new(&key, &nonce);
+            for (r, &n) in ranges.iter().zip(&split).rev() {
+                shared.encrypt_at(r.start as u64, &mut buf[r.start..r.start + n]).unwrap();
+            }
+            let mut sealer = Sealer::new(&key, &nonce);
+            for (r, &n) in ranges.iter().zip(&split) {
+                sealer.seal_in_place_after(&mut buf[r.clone()], n).unwrap();
+            }
+            let (ref_ct, ref_tag) = reference_seal(&key, &nonce, &[], &pt);
+            prop_assert!(buf == ref_ct, "{} ciphertext differs", cipher.name());
+            prop_assert_eq!(sealer.finish(), ref_tag);
+        }
+
         #[test]
         fn any_flipped_bit_is_rejected(
             cipher in cipher_strategy(),
@@ -805,6 +911,17 @@ mod tests {
             bad[flip] ^= 0x80;
             assert_integrity_failure(verify_chunked(&key, &nonce, &ct, &bad, &[7]));
         }
+    }
+
+    #[test]
+    fn a_chunk_claimed_encrypted_past_its_end_is_refused_and_wiped() {
+        let key = key_for(ContentCipher::ChaCha20Poly1305, &[7; 32]);
+        let mut sealer = Sealer::new(&key, &[1; 12]);
+        let mut chunk = *b"plaintext";
+        assert!(sealer.seal_in_place_after(&mut chunk, 10).is_err());
+        assert_eq!(chunk, [0; 9]);
+        // The sealer is spent: later chunks fail too.
+        assert!(sealer.seal_in_place(&mut [1, 2, 3]).is_err());
     }
 
     #[test]

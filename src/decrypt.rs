@@ -63,7 +63,7 @@ pub fn decrypt(
         .header_section
         .as_deref()
         .filter(|h| !plan.entity && message::is_whole_message(h));
-    decrypt_and_restore(spool.into_reader()?, decryptor, |plaintext| {
+    decrypt_and_restore(spool, decryptor, |plaintext| {
         restore(plaintext, outer, line_ending, out)
     })
 }
@@ -78,6 +78,16 @@ fn verify_and_spool<R: Read>(
     mut verifier: Verifier,
     mut spool: Spool,
 ) -> Result<(Verifier, Spool)> {
+    // The first piece is read here: content that ends inside it (every small message) is
+    // verified on this thread, without starting a worker for it.
+    let mut first = vec![0u8; CHUNK];
+    let n = read_full(envelope, &mut first)?;
+    first.truncate(n);
+    if n < CHUNK {
+        verifier.update(&first);
+        spool.write(&first)?;
+        return Ok((verifier, spool));
+    }
     let (to_worker, worker_in) = mpsc::sync_channel::<Vec<u8>>(DEPTH);
     let (worker_out, from_worker) = mpsc::sync_channel::<Result<Vec<u8>>>(DEPTH);
     std::thread::scope(|scope| {
@@ -98,7 +108,10 @@ fn verify_and_spool<R: Read>(
         // Every channel end this thread holds lives in this closure, so they are all dropped,
         // letting the worker go, before it is joined below.
         let fed = (move || -> Result<()> {
-            let mut spare: Vec<Vec<u8>> = (0..DEPTH).map(|_| vec![0u8; CHUNK]).collect();
+            to_worker
+                .send(first)
+                .map_err(|_| worker_error(&from_worker, thread_stopped))?;
+            let mut spare: Vec<Vec<u8>> = (1..DEPTH).map(|_| vec![0u8; CHUNK]).collect();
             loop {
                 let mut piece = match spare.pop() {
                     Some(piece) => piece,
@@ -139,10 +152,18 @@ fn read_full<R: Read>(envelope: &mut EnvelopeReader<R>, buf: &mut [u8]) -> Resul
 /// it, while this thread hands the plaintext to `restore` (which writes to the output, and the
 /// output is not `Send`).
 fn decrypt_and_restore(
-    mut spool: Box<dyn Read + Send>,
+    spool: Spool,
     mut decryptor: Decryptor,
-    restore: impl FnOnce(Plaintext) -> Result<()>,
+    restore: impl FnOnce(&mut dyn BufRead) -> Result<()>,
 ) -> Result<()> {
+    let mut spool = match spool.into_small() {
+        Ok(mut small) => {
+            // All of it fits one piece: decrypt it here, no worker needed.
+            decryptor.decrypt_in_place(&mut small)?;
+            return restore(&mut std::io::Cursor::new(small));
+        }
+        Err(spool) => spool.into_reader()?,
+    };
     let (worker_out, from_worker) = mpsc::sync_channel::<Result<Vec<u8>>>(DEPTH);
     let (recycle, recycled) = mpsc::sync_channel::<Vec<u8>>(DEPTH);
     std::thread::scope(|scope| {
@@ -175,7 +196,7 @@ fn decrypt_and_restore(
                 }
             })
             .map_err(cannot_start_thread)?;
-        let restored = restore(Plaintext {
+        let restored = restore(&mut Plaintext {
             from_worker,
             recycle,
             piece: Vec::new(),
@@ -369,6 +390,15 @@ impl Spool {
             self.file = Some(file);
         }
         Ok(())
+    }
+
+    /// The ciphertext itself when it is in memory and no longer than one piece; else the spool.
+    fn into_small(self) -> std::result::Result<Vec<u8>, Spool> {
+        if self.file.is_none() && self.memory.len() <= CHUNK {
+            Ok(self.memory)
+        } else {
+            Err(self)
+        }
     }
 
     fn into_reader(self) -> Result<Box<dyn Read + Send>> {

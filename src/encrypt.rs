@@ -5,7 +5,7 @@
 //! Not for: choosing recipients or opening files (see `app`), or any format detail (see `message`,
 //! `entity`, `cms`, `smime`).
 
-use crate::aead::{self, ContentCipher, Sealer, SessionKey};
+use crate::aead::{self, ContentCipher, Sealer, SessionKey, SharedKeystream};
 use crate::cms::{self, ContentAlgorithm, EnvelopeHead, EnvelopeWriter};
 use crate::entity::Canonicalizer;
 use crate::error::{Error, Result};
@@ -78,106 +78,167 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
     let sink = smime::envelope_writer(plan.outform, &split.outer_fields, split.line_ending, out)?;
     let mut envelope = EnvelopeWriter::start(sink, &head, content_len)?;
     let sealer = Sealer::new(&session_key, &head.content.nonce);
-    let first = Piece {
-        raw: ahead,
-        sealed: split.inner_header_section.clone(),
+    let mut body = BodyStream::new(split.body);
+    // The first piece: the inner header section (already canonical), then the body read so far.
+    let mut first = split.inner_header_section.clone();
+    body.push(&ahead, &mut first);
+    let tag = if ahead.len() < READ_AHEAD {
+        // The whole body is in memory already: a second thread would only cost its start.
+        let mut sealer = sealer;
+        sealer.seal_in_place(&mut first)?;
+        envelope.write_content(&first)?;
+        sealer.finish()
+    } else {
+        let pipeline = Pipeline {
+            body,
+            shared: SharedKeystream::new(&session_key, &head.content.nonce),
+            offset: 0,
+            raw: ahead,
+        };
+        pipeline.seal_through(&mut *source.reader, first, sealer, &mut envelope)?
     };
-    let tag = seal_through(
-        &mut *source.reader,
-        first,
-        BodyStream::new(split.body),
-        sealer,
-        &mut envelope,
-    )?;
     envelope.finish(&tag)?.finish()
 }
 
-/// One piece of the body on its way through the pipeline: raw input in, sealed ciphertext out.
+/// One piece of the content on its way through the pipeline: `sealed` holds the canonical bytes
+/// of which the first `encrypted` are encrypted already; the worker seals the rest in place.
 /// The pieces go round between the two threads and are reused, so nothing is allocated per piece.
 struct Piece {
-    raw: Vec<u8>,
     sealed: Vec<u8>,
+    encrypted: usize,
 }
 
-/// Seal the body on two cores: this thread reads the input and writes the envelope (its reader
-/// and writer are not `Send`, and stay here), while a worker canonicalises and seals the pieces
-/// in between. `first` carries the bytes already read plus, in `sealed`, the inner header
-/// section (already canonical). Returns the tag.
-///
-/// At most `DEPTH` pieces exist, so memory stays bounded and neither bounded channel can block a
-/// send for good: a piece is only sent where a place for it is guaranteed.
-fn seal_through<W: Write>(
-    reader: &mut dyn BufRead,
-    first: Piece,
-    mut body: BodyStream,
-    mut sealer: Sealer,
-    envelope: &mut EnvelopeWriter<W>,
-) -> Result<[u8; aead::TAG_LEN]> {
-    let (to_worker, worker_in) = mpsc::sync_channel::<Piece>(DEPTH);
-    let (worker_out, from_worker) = mpsc::sync_channel::<Result<Piece>>(DEPTH);
-    std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .spawn_scoped(scope, move || -> Result<[u8; aead::TAG_LEN]> {
-                for mut piece in worker_in {
-                    body.push(&piece.raw, &mut piece.sealed);
-                    let sealed = sealer.seal_in_place(&mut piece.sealed).map(|()| piece);
-                    let failed = sealed.is_err();
-                    if worker_out.send(sealed).is_err() || failed {
-                        // The reading side has gone (it has its own error to report) or this one
-                        // failed and said so: stop either way.
-                        return Err(pipeline_broken());
-                    }
-                }
-                Ok(sealer.finish())
-            })
-            .map_err(cannot_start_thread)?;
+/// The reading side of the sealing pipeline.
+struct Pipeline {
+    body: BodyStream,
+    /// For the share of the encryption this thread takes on.
+    shared: SharedKeystream,
+    /// Content bytes handed to the worker so far: where the next piece starts.
+    offset: u64,
+    /// Text as read, before canonicalisation (binary is read straight into the piece).
+    raw: Vec<u8>,
+}
 
-        // Everything that talks to the worker lives in this block, so that the channel ends are
-        // dropped (and the worker let go) on every exit path before it is joined below.
-        let fed = (move || -> Result<()> {
-            let mut spare: Vec<Piece> = (1..DEPTH)
-                .map(|_| Piece {
-                    raw: Vec::with_capacity(CHUNK),
-                    sealed: Vec::with_capacity(CHUNK + CHUNK / 16),
-                })
-                .collect();
-            to_worker
-                .send(first)
-                .map_err(|_| worker_error(&from_worker, pipeline_broken))?;
-            let mut in_flight = 1;
-            let mut eof = false;
-            while !eof {
-                let mut piece = match spare.pop() {
-                    Some(piece) => piece,
-                    None => {
-                        let piece = receive(&from_worker)?;
-                        in_flight -= 1;
-                        envelope.write_content(&piece.sealed)?;
-                        piece
+/// Of a piece of binary body, the reading thread encrypts this many eighths itself.
+///
+/// Text costs the reading thread its canonicalisation already, so it leaves all the encryption
+/// to the worker; binary needs no canonicalisation, and the worker's encryption and MAC
+/// outweigh reading, base64 and writing. Measured on a 2-core AVX-512 machine, a 100 MiB binary
+/// entity to S/MIME, best of 25 runs: 0 eighths 59 ms, 2 eighths 52 ms, 3 eighths 51.6 ms,
+/// 4 eighths 56 ms.
+const BINARY_SHARE_EIGHTHS: usize = 3;
+
+impl Pipeline {
+    /// Seal the body on two cores: this thread reads the input, canonicalises it and writes the
+    /// envelope (its reader and writer are not `Send`, and stay here), while a worker seals the
+    /// pieces in between. `first` is the first piece's content (inner header section and the
+    /// body read so far). Returns the tag.
+    ///
+    /// At most `DEPTH` pieces exist, so memory stays bounded and neither bounded channel can
+    /// block a send for good: a piece is only sent where a place for it is guaranteed.
+    fn seal_through<W: Write>(
+        mut self,
+        reader: &mut dyn BufRead,
+        first: Vec<u8>,
+        mut sealer: Sealer,
+        envelope: &mut EnvelopeWriter<W>,
+    ) -> Result<[u8; aead::TAG_LEN]> {
+        let (to_worker, worker_in) = mpsc::sync_channel::<Piece>(DEPTH);
+        let (worker_out, from_worker) = mpsc::sync_channel::<Result<Piece>>(DEPTH);
+        std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .spawn_scoped(scope, move || -> Result<[u8; aead::TAG_LEN]> {
+                    for mut piece in worker_in {
+                        let sealed = sealer
+                            .seal_in_place_after(&mut piece.sealed, piece.encrypted)
+                            .map(|()| piece);
+                        let failed = sealed.is_err();
+                        if worker_out.send(sealed).is_err() || failed {
+                            // The reading side has gone (it has its own error to report) or this
+                            // one failed and said so: stop either way.
+                            return Err(pipeline_broken());
+                        }
                     }
-                };
-                piece.raw.clear();
-                piece.sealed.clear();
-                eof = fill(reader, &mut piece.raw)?;
-                if piece.raw.is_empty() {
-                    break;
-                }
+                    Ok(sealer.finish())
+                })
+                .map_err(cannot_start_thread)?;
+
+            // Everything that talks to the worker lives in this block, so that the channel ends
+            // are dropped (and the worker let go) on every exit path before it is joined below.
+            let fed = (move || -> Result<()> {
+                let mut spare: Vec<Vec<u8>> = (1..DEPTH)
+                    .map(|_| Vec::with_capacity(CHUNK + CHUNK / 16))
+                    .collect();
+                let first = self.prepare(first, 0)?;
                 to_worker
-                    .send(piece)
+                    .send(first)
                     .map_err(|_| worker_error(&from_worker, pipeline_broken))?;
-                in_flight += 1;
+                let mut in_flight = 1;
+                loop {
+                    let mut sealed = match spare.pop() {
+                        Some(sealed) => sealed,
+                        None => {
+                            let piece = receive(&from_worker)?;
+                            in_flight -= 1;
+                            envelope.write_content(&piece.sealed)?;
+                            piece.sealed
+                        }
+                    };
+                    let eof = self.read(reader, &mut sealed)?;
+                    if sealed.is_empty() {
+                        break;
+                    }
+                    let piece = self.prepare(sealed, BINARY_SHARE_EIGHTHS)?;
+                    to_worker
+                        .send(piece)
+                        .map_err(|_| worker_error(&from_worker, pipeline_broken))?;
+                    in_flight += 1;
+                    if eof {
+                        break;
+                    }
+                }
+                drop(to_worker);
+                for _ in 0..in_flight {
+                    envelope.write_content(&receive(&from_worker)?.sealed)?;
+                }
+                Ok(())
+            })();
+            let sealed = worker.join().unwrap_or_else(|_| Err(pipeline_broken()));
+            // The first error to happen is the one to report: the worker's "pipeline broken" is
+            // only an echo of a reading or writing error here.
+            fed.and(sealed)
+        })
+    }
+
+    /// The next piece of canonical content into `sealed` (empty at the end); true at the end of
+    /// the input.
+    fn read(&mut self, reader: &mut dyn BufRead, sealed: &mut Vec<u8>) -> Result<bool> {
+        match self.body.form {
+            // Binary goes straight into the piece, to be sealed where it lies.
+            BodyForm::Binary => fill(reader, sealed),
+            BodyForm::Text => {
+                let eof = fill(reader, &mut self.raw)?;
+                sealed.clear();
+                self.body.push(&self.raw, sealed);
+                Ok(eof)
             }
-            drop(to_worker);
-            for _ in 0..in_flight {
-                envelope.write_content(&receive(&from_worker)?.sealed)?;
-            }
-            Ok(())
-        })();
-        let sealed = worker.join().unwrap_or_else(|_| Err(pipeline_broken()));
-        // The first error to happen is the one to report: the worker's "pipeline broken" is only
-        // an echo of a reading or writing error here.
-        fed.and(sealed)
-    })
+        }
+    }
+
+    /// Encrypt this thread's share of a piece (binary only: `eighths` of it) and count it.
+    fn prepare(&mut self, mut sealed: Vec<u8>, eighths: usize) -> Result<Piece> {
+        let share = match self.body.form {
+            BodyForm::Binary => sealed.len() / 8 * eighths,
+            BodyForm::Text => 0,
+        };
+        let head = sealed.get_mut(..share).unwrap_or_default();
+        self.shared.encrypt_at(self.offset, head)?;
+        self.offset += sealed.len() as u64;
+        Ok(Piece {
+            sealed,
+            encrypted: share,
+        })
+    }
 }
 
 /// A piece back from the worker, or the worker's own error.
@@ -189,16 +250,25 @@ fn pipeline_broken() -> Error {
     Error::io("the sealing thread stopped unexpectedly")
 }
 
-/// Read into `buf` (empty) up to `CHUNK` bytes; true at the end of the input.
+/// Read up to `CHUNK` bytes into `buf`, replacing what it held; true at the end of the input.
 ///
-/// `read_to_end` reads into the spare capacity without zeroing it first, which a `resize` before
-/// each read would do for every piece.
+/// Each read asks for all that is still missing, which a `BufReader` with its own buffer empty
+/// hands straight to the file (`read_to_end` would ask for 8 KiB first and have every byte
+/// copied through that buffer). `buf` keeps its length from one piece to the next, so that it
+/// is zeroed once, not for every piece.
 fn fill(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> Result<bool> {
-    reader
-        .take(CHUNK as u64)
-        .read_to_end(buf)
-        .map_err(|e| Error::from(e).context("reading the input"))?;
-    Ok(buf.len() < CHUNK)
+    buf.resize(CHUNK, 0);
+    let mut len = 0;
+    while let Some(rest) = buf.get_mut(len..).filter(|r| !r.is_empty()) {
+        match reader.read(rest) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::from(e).context("reading the input")),
+        }
+    }
+    buf.truncate(len);
+    Ok(len < CHUNK)
 }
 
 /// Split a whole message, or take a bare entity whole.
@@ -299,7 +369,8 @@ fn count_canonical(path: &Path, from: u64, to: u64, look_behind: bool) -> Result
         file.read_exact(&mut before)?;
     }
     file.seek(SeekFrom::Start(from))?;
-    let range = std::io::BufReader::with_capacity(CHUNK, file.take(to.saturating_sub(from)));
+    // canonical_len reads in large blocks itself; a BufReader would only add a copy.
+    let range = file.take(to.saturating_sub(from));
     // A CR before the range goes in front of it, and its one byte comes off the count.
     let prefix: &[u8] = if before == *b"\r" { b"\r" } else { b"" };
     let len = crate::entity::canonical_len(prefix.chain(range))?;

@@ -68,6 +68,13 @@ pub fn canonical_len<R: Read>(mut reader: R) -> io::Result<u64> {
 
 /// How many LFs in `chunk` have no CR before them (`last_was_cr`: the byte before the chunk).
 fn bare_lf_count(chunk: &[u8], last_was_cr: bool) -> u64 {
+    if memchr::memchr(b'\r', chunk).is_none() {
+        // The usual Unix text: no CR at all, so every LF is bare but perhaps the first byte's.
+        // Counting alone is several times faster than looking behind every LF.
+        let lfs = memchr::memchr_iter(b'\n', chunk).count() as u64;
+        let first_has_cr = last_was_cr && chunk.first() == Some(&b'\n');
+        return lfs - u64::from(first_has_cr);
+    }
     let mut count = 0;
     for lf in memchr::memchr_iter(b'\n', chunk) {
         let preceded_by_cr = match lf.checked_sub(1) {
@@ -188,5 +195,18 @@ mod tests {
         d.push(b"y\r", &mut out);
         d.finish(&mut out);
         assert_eq!(out, b"line\nx\ry\r");
+    }
+
+    #[test]
+    fn bare_lfs_are_counted_alike_with_and_without_a_cr_in_the_chunk() {
+        // No CR in the chunk (the counting shortcut): only a CR before the chunk can pair.
+        assert_eq!(bare_lf_count(b"\nab\n\n", false), 3);
+        assert_eq!(bare_lf_count(b"\nab\n\n", true), 2);
+        assert_eq!(bare_lf_count(b"ab\n", true), 1);
+        assert_eq!(bare_lf_count(b"", true), 0);
+        // With a CR somewhere, every LF is looked behind.
+        assert_eq!(bare_lf_count(b"\nab\r\n\n", false), 2);
+        assert_eq!(bare_lf_count(b"\nab\r\n\n", true), 1);
+        assert_eq!(bare_lf_count(b"\r\r\n", false), 0);
     }
 }

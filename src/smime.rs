@@ -136,8 +136,8 @@ impl EnvelopeSink for RawSink<'_> {
 
 /// Base64 in fixed-length lines, every line (the last one too) ended with `eol`.
 ///
-/// Input is encoded a block of whole lines at a time; what does not fill a line waits in
-/// `carry` for the next write or for `finish`.
+/// Input is encoded whole lines at a time (up to a block of them per call); what does not fill
+/// a line waits in `carry` for the next write or for `finish`.
 struct Base64Writer<'a> {
     out: Box<dyn Write + 'a>,
     /// Characters per line (a multiple of 4).
@@ -145,7 +145,7 @@ struct Base64Writer<'a> {
     eol: &'static [u8],
     /// Written after the last line (the PEM END line), already line-ended.
     trailer: Vec<u8>,
-    /// Input bytes not yet encoded; always shorter than one block.
+    /// Input bytes not yet encoded; always shorter than one line.
     carry: Vec<u8>,
     /// One block's base64 without line breaks, then with them.
     encoded: Vec<u8>,
@@ -159,21 +159,25 @@ impl<'a> Base64Writer<'a> {
         eol: &'static [u8],
         trailer: Vec<u8>,
     ) -> Self {
-        let block = line_chars / 4 * 3 * LINES_PER_BLOCK;
         Base64Writer {
             out,
             line_chars,
             eol,
             trailer,
-            carry: Vec::with_capacity(block),
+            carry: Vec::with_capacity(line_chars / 4 * 3),
             encoded: Vec::with_capacity(line_chars * LINES_PER_BLOCK),
             lined: Vec::with_capacity((line_chars + eol.len()) * LINES_PER_BLOCK),
         }
     }
 
-    /// Input bytes per block: a whole number of lines.
+    /// Input bytes per line.
+    fn line_len(&self) -> usize {
+        self.line_chars / 4 * 3
+    }
+
+    /// Input bytes encoded at most in one go: a whole number of lines.
     fn block_len(&self) -> usize {
-        self.line_chars / 4 * 3 * LINES_PER_BLOCK
+        self.line_len() * LINES_PER_BLOCK
     }
 
     /// Encode `input` (whole lines, except at the very end) and write it out with line breaks.
@@ -192,28 +196,66 @@ impl<'a> Base64Writer<'a> {
             return Ok(());
         }
         let engine = &base64_simd::STANDARD;
-        // The same length as the previous block (every full block): no zeroing again.
-        encoded.resize(engine.encoded_length(input.len()), 0);
+        // The buffer only ever grows (to one block's worth), so it is zeroed once.
+        let len = engine.encoded_length(input.len());
+        if encoded.len() < len {
+            encoded.resize(len, 0);
+        }
+        let encoded = &mut encoded[..len];
         let _ = engine.encode(input, base64_simd::Out::from_slice(encoded));
         lined.clear();
-        for line in encoded.chunks(line_chars) {
-            lined.extend_from_slice(line);
-            lined.extend_from_slice(eol);
+        match (line_chars, eol) {
+            (MIME_LINE, b"\r\n") => cut_lines::<MIME_LINE, 2>(encoded, lined),
+            (MIME_LINE, b"\n") => cut_lines::<MIME_LINE, 1>(encoded, lined),
+            _ => {
+                for line in encoded.chunks(line_chars) {
+                    lined.extend_from_slice(line);
+                    lined.extend_from_slice(eol);
+                }
+            }
         }
         out.write_all(lined)
     }
 }
 
+/// `encoded` cut into lines of `LINE` characters, each ended with CRLF (`EOL` 2) or LF (1), and
+/// appended to `lined`. With the lengths known at compile time the copies are inlined moves
+/// rather than two `memcpy` calls per 76-character line (measured: a third of the time base64
+/// output took on a 100 MiB message).
+fn cut_lines<const LINE: usize, const EOL: usize>(encoded: &[u8], lined: &mut Vec<u8>) {
+    let whole = encoded.len() / LINE;
+    let start = lined.len();
+    lined.resize(start + whole * (LINE + EOL), b'\n');
+    let (lines, last) = encoded.split_at(whole * LINE);
+    let out = lined.get_mut(start..).unwrap_or_default();
+    for (dst, src) in out
+        .chunks_exact_mut(LINE + EOL)
+        .zip(lines.chunks_exact(LINE))
+    {
+        let (text, end) = dst.split_at_mut(LINE);
+        text.copy_from_slice(src);
+        if EOL == 2 {
+            end[0] = b'\r';
+        }
+    }
+    if !last.is_empty() {
+        lined.extend_from_slice(last);
+        lined.extend_from_slice(if EOL == 2 { b"\r\n" } else { b"\n" });
+    }
+}
+
 impl Write for Base64Writer<'_> {
+    /// Encodes every whole line there is, straight from `buf`; only the bytes of a line cut by
+    /// the end of `buf` are copied (into `carry`).
     fn write(&mut self, mut buf: &[u8]) -> io::Result<usize> {
         let total = buf.len();
-        let block = self.block_len();
+        let line = self.line_len();
         if !self.carry.is_empty() {
-            let want = (block - self.carry.len()).min(buf.len());
+            let want = (line - self.carry.len()).min(buf.len());
             let (head, rest) = buf.split_at(want);
             self.carry.extend_from_slice(head);
             buf = rest;
-            if self.carry.len() < block {
+            if self.carry.len() < line {
                 return Ok(total);
             }
             Self::encode_out(
@@ -226,16 +268,16 @@ impl Write for Base64Writer<'_> {
             )?;
             self.carry.clear();
         }
-        let whole = buf.len() / block * block;
-        let (blocks, rest) = buf.split_at(whole);
-        for chunk in blocks.chunks(block) {
+        let whole = buf.len() / line * line;
+        let (lines, rest) = buf.split_at(whole);
+        for block in lines.chunks(self.block_len()) {
             Self::encode_out(
                 &mut *self.out,
                 &mut self.encoded,
                 &mut self.lined,
                 self.line_chars,
                 self.eol,
-                chunk,
+                block,
             )?;
         }
         self.carry.extend_from_slice(rest);
