@@ -59,29 +59,30 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
         content: ContentAlgorithm::new(plan.cipher, aead::random_nonce()?),
     };
 
-    // The body's length, when it can be known without holding it, makes the envelope DER.
+    // The first piece of content: the inner header section (already canonical), then the body
+    // read ahead. The body's length, when it can be known without holding it, makes the
+    // envelope DER: a body that fits the read-ahead is all there.
     let mut ahead = Vec::new();
     (&mut source.reader)
         .take(READ_AHEAD as u64)
         .read_to_end(&mut ahead)?;
-    let body_len = if ahead.len() < READ_AHEAD {
-        Some(canonical_len(&ahead, split.body))
+    let mut body = BodyStream::new(split.body);
+    let mut first = split.inner_header_section.clone();
+    body.push(&ahead, &mut first);
+    let content_len = if ahead.len() < READ_AHEAD {
+        Some(first.len() as u64)
     } else {
         source
             .path
             .map(|p| measure_body(p, header_section.len() as u64, split.body))
             .transpose()?
+            .map(|n| split.inner_header_section.len() as u64 + n)
     };
-    let content_len = body_len.map(|n| split.inner_header_section.len() as u64 + n);
 
     // The envelope, sealed as the entity streams through.
     let sink = smime::envelope_writer(plan.outform, &split.outer_fields, split.line_ending, out)?;
     let mut envelope = EnvelopeWriter::start(sink, &head, content_len)?;
     let sealer = Sealer::new(&session_key, &head.content.nonce);
-    let mut body = BodyStream::new(split.body);
-    // The first piece: the inner header section (already canonical), then the body read so far.
-    let mut first = split.inner_header_section.clone();
-    body.push(&ahead, &mut first);
     let tag = if ahead.len() < READ_AHEAD {
         // The whole body is in memory already: a second thread would only cost its start.
         let mut sealer = sealer;
@@ -317,18 +318,6 @@ fn wrap_for_recipients(
         )?);
     }
     Ok(infos)
-}
-
-/// The length of a body after canonicalisation, for bytes already in memory.
-fn canonical_len(body: &[u8], form: BodyForm) -> u64 {
-    match form {
-        BodyForm::Binary => body.len() as u64,
-        BodyForm::Text => {
-            let mut out = Vec::with_capacity(body.len() + body.len() / 16);
-            Canonicalizer::default().push(body, &mut out);
-            out.len() as u64
-        }
-    }
 }
 
 /// The length of a file's body after canonicalisation, read through other handles.
