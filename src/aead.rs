@@ -5,7 +5,8 @@
 //! size in bounded memory, so this module composes the same RustCrypto primitives the one-shot
 //! crates use (`chacha20` + `poly1305`, `aes` + `ctr` + `ghash`) into [`Sealer`] (encrypt and
 //! authenticate, chunk by chunk), [`Verifier`] (authenticate ciphertext only) and [`Decryptor`]
-//! (keystream only). Decryption is two passes on purpose: verify the whole ciphertext, and only
+//! (keystream only); [`SharedKeystream`] lets a second thread take on part of a sealer's
+//! encryption. Decryption is two passes on purpose: verify the whole ciphertext, and only
 //! then decrypt it, so that no unauthenticated plaintext is ever released (SPEC §5).
 //! Every chunking gives the same bytes as the one-shot constructions; the tests check that
 //! against `chacha20poly1305`/`aes-gcm`, RFC 8439 and Wycheproof.
