@@ -20,7 +20,8 @@ use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Seek, Write
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// Buffer size for writing files: large, so that the 100 MiB workloads move in few system calls.
+/// Buffer size for writing files (and copying held-back output out of its spill file): large, so
+/// that the 100 MiB workloads move in few system calls.
 const IO_BUFFER: usize = 256 * 1024;
 
 /// Buffer size for reading inputs. The large reads of the body pipelines (256 KiB) go past a

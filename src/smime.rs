@@ -139,14 +139,19 @@ impl EnvelopeSink for RawSink<'_> {
 /// Input is encoded whole lines at a time (up to a block of them per call); what does not fill
 /// a line waits in `carry` for the next write or for `finish`.
 struct Base64Writer<'a> {
-    out: Box<dyn Write + 'a>,
-    /// Characters per line (a multiple of 4).
-    line_chars: usize,
-    eol: &'static [u8],
+    lines: LineEncoder<'a>,
     /// Written after the last line (the PEM END line), already line-ended.
     trailer: Vec<u8>,
     /// Input bytes not yet encoded; always shorter than one line.
     carry: Vec<u8>,
+}
+
+/// Encodes whole lines and writes them out.
+struct LineEncoder<'a> {
+    out: Box<dyn Write + 'a>,
+    /// Characters per line (a multiple of 4).
+    line_chars: usize,
+    eol: &'static [u8],
     /// One block's base64 without line breaks, then with them.
     encoded: Vec<u8>,
     lined: Vec<u8>,
@@ -160,16 +165,20 @@ impl<'a> Base64Writer<'a> {
         trailer: Vec<u8>,
     ) -> Self {
         Base64Writer {
-            out,
-            line_chars,
-            eol,
+            lines: LineEncoder {
+                out,
+                line_chars,
+                eol,
+                encoded: Vec::with_capacity(line_chars * LINES_PER_BLOCK),
+                lined: Vec::with_capacity((line_chars + eol.len()) * LINES_PER_BLOCK),
+            },
             trailer,
             carry: Vec::with_capacity(line_chars / 4 * 3),
-            encoded: Vec::with_capacity(line_chars * LINES_PER_BLOCK),
-            lined: Vec::with_capacity((line_chars + eol.len()) * LINES_PER_BLOCK),
         }
     }
+}
 
+impl LineEncoder<'_> {
     /// Input bytes per line.
     fn line_len(&self) -> usize {
         self.line_chars / 4 * 3
@@ -184,37 +193,31 @@ impl<'a> Base64Writer<'a> {
     ///
     /// The block is encoded in one go (SIMD, `base64-simd`) and then cut into lines: encoding each
     /// 57-byte line on its own measured slower than the extra copy.
-    fn encode_out(
-        out: &mut dyn Write,
-        encoded: &mut Vec<u8>,
-        lined: &mut Vec<u8>,
-        line_chars: usize,
-        eol: &[u8],
-        input: &[u8],
-    ) -> io::Result<()> {
+    fn encode_out(&mut self, input: &[u8]) -> io::Result<()> {
         if input.is_empty() {
             return Ok(());
         }
         let engine = &base64_simd::STANDARD;
         // The buffer only ever grows (to one block's worth), so it is zeroed once.
         let len = engine.encoded_length(input.len());
-        if encoded.len() < len {
-            encoded.resize(len, 0);
+        if self.encoded.len() < len {
+            self.encoded.resize(len, 0);
         }
-        let encoded = &mut encoded[..len];
+        let encoded = &mut self.encoded[..len];
         let _ = engine.encode(input, base64_simd::Out::from_slice(encoded));
+        let lined = &mut self.lined;
         lined.clear();
-        match (line_chars, eol) {
+        match (self.line_chars, self.eol) {
             (MIME_LINE, b"\r\n") => cut_lines::<MIME_LINE, 2>(encoded, lined),
             (MIME_LINE, b"\n") => cut_lines::<MIME_LINE, 1>(encoded, lined),
-            _ => {
+            (line_chars, eol) => {
                 for line in encoded.chunks(line_chars) {
                     lined.extend_from_slice(line);
                     lined.extend_from_slice(eol);
                 }
             }
         }
-        out.write_all(lined)
+        self.out.write_all(lined)
     }
 }
 
@@ -249,7 +252,7 @@ impl Write for Base64Writer<'_> {
     /// the end of `buf` are copied (into `carry`).
     fn write(&mut self, mut buf: &[u8]) -> io::Result<usize> {
         let total = buf.len();
-        let line = self.line_len();
+        let line = self.lines.line_len();
         if !self.carry.is_empty() {
             let want = (line - self.carry.len()).min(buf.len());
             let (head, rest) = buf.split_at(want);
@@ -258,53 +261,31 @@ impl Write for Base64Writer<'_> {
             if self.carry.len() < line {
                 return Ok(total);
             }
-            Self::encode_out(
-                &mut *self.out,
-                &mut self.encoded,
-                &mut self.lined,
-                self.line_chars,
-                self.eol,
-                &self.carry,
-            )?;
+            self.lines.encode_out(&self.carry)?;
             self.carry.clear();
         }
         let whole = buf.len() / line * line;
         let (lines, rest) = buf.split_at(whole);
-        for block in lines.chunks(self.block_len()) {
-            Self::encode_out(
-                &mut *self.out,
-                &mut self.encoded,
-                &mut self.lined,
-                self.line_chars,
-                self.eol,
-                block,
-            )?;
+        for block in lines.chunks(self.lines.block_len()) {
+            self.lines.encode_out(block)?;
         }
         self.carry.extend_from_slice(rest);
         Ok(total)
     }
 
-    /// Flushes the underlying writer only: bytes that do not yet fill a block stay carried,
+    /// Flushes the underlying writer only: bytes that do not yet fill a line stay carried,
     /// because encoding them now would put padding in the middle of the stream.
     fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        self.lines.out.flush()
     }
 }
 
 impl EnvelopeSink for Base64Writer<'_> {
     fn finish(mut self: Box<Self>) -> Result<()> {
-        let this = &mut *self;
-        Self::encode_out(
-            &mut *this.out,
-            &mut this.encoded,
-            &mut this.lined,
-            this.line_chars,
-            this.eol,
-            &this.carry,
-        )?;
-        this.carry.clear();
-        this.out.write_all(&this.trailer)?;
-        this.out.flush()?;
+        self.lines.encode_out(&self.carry)?;
+        self.carry.clear();
+        self.lines.out.write_all(&self.trailer)?;
+        self.lines.out.flush()?;
         Ok(())
     }
 }
