@@ -91,20 +91,19 @@ fn verify_and_spool<R: Read>(
     let (to_worker, worker_in) = mpsc::sync_channel::<Vec<u8>>(DEPTH);
     let (worker_out, from_worker) = mpsc::sync_channel::<Result<Vec<u8>>>(DEPTH);
     std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .spawn_scoped(scope, move || -> Result<(Verifier, Spool)> {
-                for piece in worker_in {
-                    verifier.update(&piece);
-                    if let Err(e) = spool.write(&piece) {
-                        let _ = worker_out.send(Err(e.clone()));
-                        return Err(e);
-                    }
-                    // The reading side may want no more pieces (the content has ended): not an error.
-                    let _ = worker_out.send(Ok(piece));
+        let worker = crate::pipeline::spawn_beside(scope, move || -> Result<(Verifier, Spool)> {
+            for piece in worker_in {
+                verifier.update(&piece);
+                if let Err(e) = spool.write(&piece) {
+                    let _ = worker_out.send(Err(e.clone()));
+                    return Err(e);
                 }
-                Ok((verifier, spool))
-            })
-            .map_err(cannot_start_thread)?;
+                // The reading side may want no more pieces (the content has ended): not an error.
+                let _ = worker_out.send(Ok(piece));
+            }
+            Ok((verifier, spool))
+        })
+        .map_err(cannot_start_thread)?;
         // Every channel end this thread holds lives in this closure, so they are all dropped,
         // letting the worker go, before it is joined below.
         let fed = (move || -> Result<()> {
@@ -167,35 +166,34 @@ fn decrypt_and_restore(
     let (worker_out, from_worker) = mpsc::sync_channel::<Result<Vec<u8>>>(DEPTH);
     let (recycle, recycled) = mpsc::sync_channel::<Vec<u8>>(DEPTH);
     std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .spawn_scoped(scope, move || {
-                let mut fresh = DEPTH;
-                loop {
-                    let mut piece = if fresh > 0 {
-                        fresh -= 1;
-                        Vec::with_capacity(CHUNK)
-                    } else {
-                        match recycled.recv() {
-                            Ok(piece) => piece,
-                            // The restoring side has stopped (its own error, or done early).
-                            Err(_) => return,
-                        }
-                    };
-                    piece.clear();
-                    let decrypted = (&mut spool)
-                        .take(CHUNK as u64)
-                        .read_to_end(&mut piece)
-                        .map_err(spool_error)
-                        .and_then(|_| decryptor.decrypt_in_place(&mut piece))
-                        .map(|()| piece);
-                    // An empty piece is the end of the plaintext.
-                    let last = decrypted.as_ref().map_or(true, |p| p.is_empty());
-                    if worker_out.send(decrypted).is_err() || last {
-                        return;
+        let worker = crate::pipeline::spawn_beside(scope, move || {
+            let mut fresh = DEPTH;
+            loop {
+                let mut piece = if fresh > 0 {
+                    fresh -= 1;
+                    Vec::with_capacity(CHUNK)
+                } else {
+                    match recycled.recv() {
+                        Ok(piece) => piece,
+                        // The restoring side has stopped (its own error, or done early).
+                        Err(_) => return,
                     }
+                };
+                piece.clear();
+                let decrypted = (&mut spool)
+                    .take(CHUNK as u64)
+                    .read_to_end(&mut piece)
+                    .map_err(spool_error)
+                    .and_then(|_| decryptor.decrypt_in_place(&mut piece))
+                    .map(|()| piece);
+                // An empty piece is the end of the plaintext.
+                let last = decrypted.as_ref().map_or(true, |p| p.is_empty());
+                if worker_out.send(decrypted).is_err() || last {
+                    return;
                 }
-            })
-            .map_err(cannot_start_thread)?;
+            }
+        })
+        .map_err(cannot_start_thread)?;
         let restored = restore(&mut Plaintext {
             from_worker,
             recycle,

@@ -147,8 +147,8 @@ impl Pipeline {
         let (to_worker, worker_in) = mpsc::sync_channel::<Piece>(DEPTH);
         let (worker_out, from_worker) = mpsc::sync_channel::<Result<Piece>>(DEPTH);
         std::thread::scope(|scope| {
-            let worker = std::thread::Builder::new()
-                .spawn_scoped(scope, move || -> Result<[u8; aead::TAG_LEN]> {
+            let worker =
+                crate::pipeline::spawn_beside(scope, move || -> Result<[u8; aead::TAG_LEN]> {
                     for mut piece in worker_in {
                         let sealed = sealer
                             .seal_in_place_after(&mut piece.sealed, piece.encrypted)
@@ -336,9 +336,9 @@ fn measure_body(path: &Path, offset: u64, form: BodyForm) -> Result<u64> {
         BodyForm::Text => {
             let mid = offset + (end - offset) / 2;
             std::thread::scope(|scope| {
-                let second = std::thread::Builder::new()
-                    .spawn_scoped(scope, || count_canonical(path, mid, end, true))
-                    .map_err(cannot_start_thread)?;
+                let second =
+                    crate::pipeline::spawn_beside(scope, || count_canonical(path, mid, end, true))
+                        .map_err(cannot_start_thread)?;
                 let first = count_canonical(path, offset, mid, false);
                 let second = second.join().unwrap_or_else(|_| Err(pipeline_broken()));
                 Ok(first? + second?)
