@@ -15,6 +15,7 @@
 
 mod keygen;
 mod keyring;
+mod oaep;
 mod parse;
 
 pub use keygen::{GeneratedKey, KeygenRequest, keygen, keygen_at};
@@ -26,7 +27,7 @@ pub use keyring::{
 use crate::error::{Error, Result};
 use cms::cert::IssuerAndSerialNumber;
 use der::asn1::OctetString;
-use rsa::{Oaep, PrivateKey, PublicKey};
+use rsa::{PrivateKey, PublicKey};
 use sha1::Digest;
 use std::fmt;
 use std::path::Path;
@@ -346,10 +347,10 @@ impl Identity {
         macro_rules! with_mgf {
             ($d:ty) => {
                 match params.mgf_hash {
-                    Sha1 => oaep_decrypt::<$d, S1>(&self.key, encrypted_key),
-                    Sha256 => oaep_decrypt::<$d, S256>(&self.key, encrypted_key),
-                    Sha384 => oaep_decrypt::<$d, S384>(&self.key, encrypted_key),
-                    Sha512 => oaep_decrypt::<$d, S512>(&self.key, encrypted_key),
+                    Sha1 => oaep::decrypt::<$d, S1>(&self.key, encrypted_key),
+                    Sha256 => oaep::decrypt::<$d, S256>(&self.key, encrypted_key),
+                    Sha384 => oaep::decrypt::<$d, S384>(&self.key, encrypted_key),
+                    Sha512 => oaep::decrypt::<$d, S512>(&self.key, encrypted_key),
                 }
             };
         }
@@ -359,21 +360,13 @@ impl Identity {
             Sha384 => with_mgf!(S384),
             Sha512 => with_mgf!(S512),
         };
-        result.map(Zeroizing::new).map_err(|_| {
+        result.ok_or_else(|| {
             Error::no_permission(format!(
                 "the key in {} cannot decrypt this session key",
                 self.source
             ))
         })
     }
-}
-
-fn oaep_decrypt<D, M>(key: &PrivateKey, ciphertext: &[u8]) -> rsa::Result<Vec<u8>>
-where
-    D: Digest + sha2::digest::FixedOutputReset,
-    M: Digest + sha2::digest::FixedOutputReset,
-{
-    key.decrypt(Oaep::<D, M>::new_with_mgf_hash(), ciphertext)
 }
 
 /// Where a key passphrase comes from when a key file is encrypted.
