@@ -17,7 +17,6 @@ use crate::pipeline::{cannot_start_thread, worker_error};
 use crate::smime::{self, InForm};
 use rsa::traits::PublicKeyParts;
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
-use std::sync::mpsc;
 
 /// Ciphertext up to this size is spooled in memory; beyond it, in an anonymous temporary file.
 const SPOOL_IN_MEMORY: usize = 8 << 20;
@@ -88,8 +87,8 @@ fn verify_and_spool<R: Read>(
         spool.write(&first)?;
         return Ok((verifier, spool));
     }
-    let (to_worker, worker_in) = mpsc::sync_channel::<Vec<u8>>(DEPTH);
-    let (worker_out, from_worker) = mpsc::sync_channel::<Result<Vec<u8>>>(DEPTH);
+    let (to_worker, worker_in) = crate::pipeline::channel::<Vec<u8>>(DEPTH);
+    let (worker_out, from_worker) = crate::pipeline::channel::<Result<Vec<u8>>>(DEPTH);
     std::thread::scope(|scope| {
         let worker = crate::pipeline::spawn_beside(scope, move || -> Result<(Verifier, Spool)> {
             for piece in worker_in {
@@ -163,8 +162,8 @@ fn decrypt_and_restore(
         }
         Err(spool) => spool.into_reader()?,
     };
-    let (worker_out, from_worker) = mpsc::sync_channel::<Result<Vec<u8>>>(DEPTH);
-    let (recycle, recycled) = mpsc::sync_channel::<Vec<u8>>(DEPTH);
+    let (worker_out, from_worker) = crate::pipeline::channel::<Result<Vec<u8>>>(DEPTH);
+    let (recycle, recycled) = crate::pipeline::channel::<Vec<u8>>(DEPTH);
     std::thread::scope(|scope| {
         let worker = crate::pipeline::spawn_beside(scope, move || {
             let mut fresh = DEPTH;
@@ -421,8 +420,8 @@ fn spool_error(e: std::io::Error) -> Error {
 /// Decrypted bytes, produced only from verified ciphertext, as they come from the decrypting
 /// worker; each piece used up goes back to it.
 struct Plaintext {
-    from_worker: mpsc::Receiver<Result<Vec<u8>>>,
-    recycle: mpsc::SyncSender<Vec<u8>>,
+    from_worker: crate::pipeline::Receiver<Result<Vec<u8>>>,
+    recycle: crate::pipeline::Sender<Vec<u8>>,
     piece: Vec<u8>,
     pos: usize,
     ended: bool,

@@ -15,7 +15,6 @@ use crate::pipeline::{cannot_start_thread, worker_error};
 use crate::smime::{self, OutForm};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::mpsc;
 
 /// How much of a stream is read ahead to learn its length (so small piped messages are DER too).
 const READ_AHEAD: usize = 1 << 20;
@@ -125,9 +124,12 @@ struct Pipeline {
 /// Text costs the reading thread its canonicalisation already, so it leaves all the encryption
 /// to the worker; binary needs no canonicalisation, and the worker's encryption and MAC
 /// outweigh reading, base64 and writing. Measured on a 2-core AVX-512 machine, a 100 MiB binary
-/// entity to S/MIME, best of 25 runs: 0 eighths 59 ms, 2 eighths 52 ms, 3 eighths 51.6 ms,
-/// 4 eighths 56 ms.
-const BINARY_SHARE_EIGHTHS: usize = 3;
+/// entity to S/MIME, with the stdout hold and the sleeping channel of before: best of 25 runs,
+/// 0 eighths 59 ms, 2 eighths 52 ms, 3 eighths 51.6 ms, 4 eighths 56 ms; once the reading
+/// thread stopped holding the output and neither side slept (per-thread CPU: reading 47 ms,
+/// worker 38 ms at 3 eighths), medians of 20 interleaved runs: 3 eighths 49-53 ms, 2 eighths
+/// 46 ms.
+const BINARY_SHARE_EIGHTHS: usize = 2;
 
 impl Pipeline {
     /// Seal the body on two cores: this thread reads the input, canonicalises it and writes the
@@ -144,8 +146,8 @@ impl Pipeline {
         mut sealer: Sealer,
         envelope: &mut EnvelopeWriter<W>,
     ) -> Result<[u8; aead::TAG_LEN]> {
-        let (to_worker, worker_in) = mpsc::sync_channel::<Piece>(DEPTH);
-        let (worker_out, from_worker) = mpsc::sync_channel::<Result<Piece>>(DEPTH);
+        let (to_worker, worker_in) = crate::pipeline::channel::<Piece>(DEPTH);
+        let (worker_out, from_worker) = crate::pipeline::channel::<Result<Piece>>(DEPTH);
         std::thread::scope(|scope| {
             let worker =
                 crate::pipeline::spawn_beside(scope, move || -> Result<[u8; aead::TAG_LEN]> {
@@ -243,7 +245,7 @@ impl Pipeline {
 }
 
 /// A piece back from the worker, or the worker's own error.
-fn receive(from_worker: &mpsc::Receiver<Result<Piece>>) -> Result<Piece> {
+fn receive(from_worker: &crate::pipeline::Receiver<Result<Piece>>) -> Result<Piece> {
     from_worker.recv().map_err(|_| pipeline_broken())?
 }
 
