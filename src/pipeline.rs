@@ -16,8 +16,18 @@ const START_WAIT: Duration = Duration::from_millis(2);
 /// pieces' worth of work (a 256 KiB piece takes each side ~0.1 ms).
 const SPIN: Duration = Duration::from_micros(500);
 
+/// How long to spin: [`SPIN`], or nothing when this process may use only one CPU (affinity or
+/// cgroup quota), where a spinning thread would only keep the other one from running.
+fn spin_time() -> Duration {
+    static SPIN_TIME: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *SPIN_TIME.get_or_init(|| match std::thread::available_parallelism() {
+        Ok(n) if n.get() > 1 => SPIN,
+        _ => Duration::ZERO,
+    })
+}
+
 /// A bounded channel between the two threads of a pipeline: std's, except that a thread that
-/// has to wait spins for up to [`SPIN`] before it sleeps.
+/// has to wait spins for up to [`SPIN`] before it sleeps (on more than one CPU).
 ///
 /// On this project's 2-vCPU virtual machines a sleeping thread that the other one wakes is
 /// often placed on the waker's CPU (the same misjudgement [`spawn_beside`] works around), and
@@ -41,7 +51,7 @@ impl<T> Sender<T> {
             match self.0.try_send(value) {
                 Ok(()) => return Ok(()),
                 Err(mpsc::TrySendError::Disconnected(value)) => return Err(mpsc::SendError(value)),
-                Err(mpsc::TrySendError::Full(back)) if since.elapsed() > SPIN => {
+                Err(mpsc::TrySendError::Full(back)) if since.elapsed() >= spin_time() => {
                     return self.0.send(back);
                 }
                 Err(mpsc::TrySendError::Full(back)) => {
@@ -66,7 +76,9 @@ impl<T> Receiver<T> {
             match self.0.try_recv() {
                 Ok(value) => return Ok(value),
                 Err(mpsc::TryRecvError::Disconnected) => return Err(mpsc::RecvError),
-                Err(mpsc::TryRecvError::Empty) if since.elapsed() > SPIN => return self.0.recv(),
+                Err(mpsc::TryRecvError::Empty) if since.elapsed() >= spin_time() => {
+                    return self.0.recv();
+                }
                 Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
             }
         }
