@@ -88,14 +88,9 @@ impl fmt::Debug for Recipient {
 impl Recipient {
     /// RSAES-OAEP with SHA-256 and MGF1-SHA-256, empty label (SPEC §1), randomised by the OS RNG.
     pub fn wrap(&self, session_key: &[u8]) -> Result<Vec<u8>> {
-        self.public_key
-            .oaep_encrypt::<sha2::Sha256>(session_key)
-            .map_err(|e| {
-                Error::config(format!(
-                    "cannot encrypt the session key to {}: {e}",
-                    self.source
-                ))
-            })
+        oaep::encrypt(&self.public_key, session_key).ok_or_else(|| {
+            Error::config(format!("cannot encrypt the session key to {}", self.source))
+        })
     }
 
     /// A recipient named by the subjectKeyIdentifier of a bare public key.

@@ -1,8 +1,9 @@
-//! `Identity::unwrap_key` (sealmail's own two-thread RSA-OAEP decryption, `keys::oaep`) against
-//! the one-shot oracle, `rsa::PrivateKey::decrypt`: the same answers for random messages under
-//! every hash pair the envelope may name, for the fixture keys (2048/3072/4096 bits) and a
-//! 2049-bit key whose octet length is not a whole number of limbs; the same refusals for
-//! tampered, oversized and wrong-length ciphertexts.
+//! sealmail's own RSA-OAEP (`keys::oaep`) against the rsa crate as the oracle:
+//! `Identity::unwrap_key` (two-thread decryption) gives what `rsa::PrivateKey::decrypt` gives
+//! for random messages under every hash pair the envelope may name, and the same refusals for
+//! tampered, oversized and wrong-length ciphertexts; `Recipient::wrap` (square-and-multiply
+//! encryption) gives ciphertexts that `rsa::PrivateKey::decrypt` opens. Keys: the fixtures
+//! (2048/3072/4096 bits) and a 2049-bit key whose octet length is not a whole number of limbs.
 
 mod keys_common;
 
@@ -12,7 +13,7 @@ use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use rsa::{Oaep, PrivateKey, PublicKey};
 use sealmail::Kind;
-use sealmail::keys::{Identity, OaepHash, OaepParams};
+use sealmail::keys::{Identity, OaepHash, OaepParams, Recipient};
 use std::sync::OnceLock;
 
 const HASHES: [OaepHash; 4] = [
@@ -131,6 +132,35 @@ proptest! {
             prop_assert_eq!(&got.unwrap()[..], &msg[..]);
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn what_wrap_encrypts_the_oracle_decrypts(
+        key_index in 0..4usize,
+        msg in proptest::collection::vec(any::<u8>(), 0..=190),
+    ) {
+        let key = &keys()[key_index];
+        let recipient = Recipient::from_public_key(PublicKey::from(key), "test key").unwrap();
+        let params = OaepParams { hash: OaepHash::Sha256, mgf_hash: OaepHash::Sha256 };
+        let ct = recipient.wrap(&msg).unwrap();
+        prop_assert_eq!(ct.len(), key.size());
+        prop_assert_eq!(oracle(key, params, &ct), Some(msg.clone()));
+        // Fresh randomness every time: the same message never gives the same ciphertext.
+        prop_assert_ne!(recipient.wrap(&msg).unwrap(), ct);
+    }
+}
+
+#[test]
+fn wrap_refuses_a_message_too_long_for_the_key() {
+    let key = &keys()[0];
+    let recipient = Recipient::from_public_key(PublicKey::from(key), "test key").unwrap();
+    let longest = key.size() - 2 * 32 - 2;
+    assert!(recipient.wrap(&vec![7; longest]).is_ok());
+    let err = recipient.wrap(&vec![7; longest + 1]).unwrap_err();
+    assert_eq!(err.kind(), Kind::Config);
 }
 
 #[test]
