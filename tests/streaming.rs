@@ -225,6 +225,65 @@ fn binary_round_trips_through_pipes_around_the_spool_and_stdout_hold() {
     }
 }
 
+/// `sealmail` restricted to one CPU with taskset: the second threads (the RSA halves, the
+/// pipelines, the length pre-pass) must then find no other CPU to move to and must not spin.
+fn sealmail_on_one_cpu() -> std::process::Command {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let allowed = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap();
+    let first = allowed.trim().split([',', '-']).next().unwrap().to_string();
+    let template = sealmail();
+    let mut cmd = std::process::Command::new("taskset");
+    cmd.args(["-c", &first]).arg(template.get_program());
+    for (key, value) in template.get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    cmd
+}
+
+/// The same work on a single CPU (a container limited to one, `taskset -c 0`): a 3 MiB text
+/// file (DER, length pre-pass on two threads, sealing pipeline) and its decryption from a pipe
+/// (verify pipeline, RSA halves) give the message back byte for byte.
+#[test]
+fn a_large_message_round_trips_on_a_single_cpu() {
+    let dir = tempdir();
+    let message = [
+        b"From: a@example.org\nTo: b@example.org\nSubject: one cpu\n\n".as_slice(),
+        &text_body(3 * MIB + 17),
+    ]
+    .concat();
+    let path = dir.path().join("m.eml");
+    std::fs::write(&path, &message).unwrap();
+    let mut cmd = sealmail_on_one_cpu();
+    cmd.args(["encrypt", "-r"])
+        .arg(fixture("keys/alice.crt"))
+        .arg(&path);
+    let sealed = run(cmd, b"");
+    assert!(
+        sealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    let mut cmd = sealmail_on_one_cpu();
+    cmd.args(["decrypt", "-i"]).arg(fixture("keys/alice.key"));
+    let opened = run(cmd, &sealed.stdout);
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    let body_at = |m: &[u8]| m.windows(2).position(|w| w == b"\n\n").unwrap() + 2;
+    assert!(
+        opened.stdout[body_at(&opened.stdout)..] == message[body_at(&message)..],
+        "the body came back different"
+    );
+}
+
 /// openssl reads what sealmail streams: BER (indefinite lengths, chunked OCTET STRING) from a
 /// pipe past the read-ahead, and DER from a file.
 #[test]
