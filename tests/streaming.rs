@@ -2,7 +2,8 @@
 //! chunk (256 KiB), the encrypt read-ahead (1 MiB, which decides DER or BER for a pipe), the
 //! decrypt spool threshold and the stdout hold-back (8 MiB); from a stream (BER) and from a file
 //! (DER); both ciphers; LF text bodies (canonicalised) and binary bodies. Plus openssl decrypting
-//! streamed and DER output, and a tampered message large enough to spool to a temporary file.
+//! streamed and DER output, a tampered message large enough to spool to a temporary file, and a
+//! large round trip with the process held to one CPU.
 //!
 //! The boundary sizes run in-process through the library (fast in a debug build); the 8 MiB ones
 //! and the openssl checks go through the binary.
