@@ -66,10 +66,16 @@ pub(crate) fn encrypt(key: &PublicKey, msg: &[u8]) -> Option<Vec<u8>> {
     mgf1_xor(seed, &mut mgf, db);
 
     let m = Zeroizing::new(BoxedUint::from_be_slice(&em, key.n_bits_precision()).ok()?);
-    let c = public_op(key, &m);
-    let bytes = c.to_be_bytes();
-    // c < n, so the octets above the key's k are zero.
-    Some(bytes.get(bytes.len().checked_sub(k)?..)?.to_vec())
+    i2osp(&public_op(key, &m), k).map(|c| c.to_vec())
+}
+
+/// I2OSP (RFC 8017 §4.1) for an `x` below the modulus: its `k` low-order octets, big-endian (the
+/// storage is limb-aligned, so it may hold more, all zero).
+fn i2osp(x: &BoxedUint, k: usize) -> Option<Zeroizing<Vec<u8>>> {
+    let bytes = Zeroizing::new(x.to_be_bytes());
+    Some(Zeroizing::new(
+        bytes.get(bytes.len().checked_sub(k)?..)?.to_vec(),
+    ))
 }
 
 /// RSAEP / the fault check's RSAVP1: `m^e mod n`, square-and-multiply over the bits of the
@@ -106,10 +112,7 @@ where
         return None;
     }
     let m = Zeroizing::new(private_op(key, &c)?);
-    let bytes = Zeroizing::new(m.to_be_bytes());
-    // m < n, so the octets above the key's k are zero (the storage is limb-aligned).
-    let em = Zeroizing::new(bytes.get(bytes.len().checked_sub(k)?..)?.to_vec());
-    decode::<D, M>(em)
+    decode::<D, M>(i2osp(&m, k)?)
 }
 
 /// RSADP with CRT: `c^d mod n`, blinded, the halves on two threads, fault-checked.
