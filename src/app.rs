@@ -171,10 +171,8 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
     // is sealed: past the hold a failure reaches stdout whatever we do, and before it the only
     // failures left are read errors and a file that changes while it is read, so holding would
     // buy little and cost about 8 % of the run. Pipes and smaller files keep the hold.
-    if input_path
-        .and_then(|p| sio::input_len(Some(p)))
-        .is_some_and(|len| len > sio::STDOUT_HOLD as u64)
-    {
+    let input_len = sio::input_len(input_path);
+    if input_len.is_some_and(|len| len > sio::STDOUT_HOLD as u64) {
         output.write_through();
     }
     let plan = EncryptPlan {
@@ -192,7 +190,7 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
         path: if request.compose.is_some() {
             None
         } else {
-            input_path.filter(|_| sio::input_len(input_path).is_some())
+            input_path.filter(|_| input_len.is_some())
         },
     };
     encrypt::encrypt(&plan, source, output.writer()?).map_err(|e| name_input(e, input_path))?;
