@@ -13,7 +13,7 @@ mod targets;
 
 use common::*;
 use std::io::{Read, Write};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Address-space limit for every hostile run: far above what sealmail needs (a few MiB plus
@@ -23,21 +23,9 @@ const HANG_GUARD: Duration = Duration::from_secs(10);
 
 /// Run `sealmail ARGS` on `stdin` under the memory limit; kill it and fail after HANG_GUARD.
 fn run_guarded(args: &[&str], stdin: &[u8]) -> Output {
-    let bin = env!("CARGO_BIN_EXE_sealmail");
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!(
-            "ulimit -v {MEMORY_LIMIT_KIB} && exec \"$0\" \"$@\""
-        ))
-        .arg(bin)
-        .args(args);
-    let template = sealmail();
-    for (k, v) in template.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
+    let script = format!("ulimit -v {MEMORY_LIMIT_KIB} && exec \"$0\" \"$@\"");
+    let mut cmd = sealmail_under("sh", &["-c", &script]);
+    cmd.args(args);
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{assert_fails, fixture, openssl, run, sealmail, tempdir};
+use common::{assert_fails, fixture, openssl, run, sealmail, sealmail_under, tempdir};
 use sealmail::aead::ContentCipher;
 use sealmail::decrypt::{self, DecryptPlan};
 use sealmail::encrypt::{self, EncryptPlan, Source};
@@ -234,17 +234,8 @@ fn sealmail_on_one_cpu() -> std::process::Command {
         .lines()
         .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
         .unwrap();
-    let first = allowed.trim().split([',', '-']).next().unwrap().to_string();
-    let template = sealmail();
-    let mut cmd = std::process::Command::new("taskset");
-    cmd.args(["-c", &first]).arg(template.get_program());
-    for (key, value) in template.get_envs() {
-        match value {
-            Some(value) => cmd.env(key, value),
-            None => cmd.env_remove(key),
-        };
-    }
-    cmd
+    let first = allowed.trim().split([',', '-']).next().unwrap();
+    sealmail_under("taskset", &["-c", first])
 }
 
 /// The same work on a single CPU (a container limited to one, `taskset -c 0`): a 3 MiB text

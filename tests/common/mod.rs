@@ -18,13 +18,26 @@ pub fn read_fixture(rel: &str) -> Vec<u8> {
 /// own config leaking into a test).
 pub fn sealmail() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sealmail"));
+    clean_env(&mut cmd);
+    cmd
+}
+
+/// The sealmail binary run by another program (`sh -c`, `taskset`), with the same clean
+/// environment: `WRAPPER WRAPPER_ARGS... sealmail`, to which the caller adds sealmail's arguments.
+pub fn sealmail_under(wrapper: &str, wrapper_args: &[&str]) -> Command {
+    let mut cmd = Command::new(wrapper);
+    cmd.args(wrapper_args).arg(env!("CARGO_BIN_EXE_sealmail"));
+    clean_env(&mut cmd);
+    cmd
+}
+
+fn clean_env(cmd: &mut Command) {
     let empty = std::env::temp_dir().join("sealmail-test-no-config");
     cmd.env_remove("SEALMAIL_KEYRING")
         .env_remove("SEALMAIL_IDENTITY")
         .env_remove("SEALMAIL_PASSPHRASE")
         .env("XDG_CONFIG_HOME", &empty)
         .env("HOME", &empty);
-    cmd
 }
 
 /// Run a command with `stdin` as its standard input.
