@@ -188,10 +188,9 @@ fn boxed_key<const N: usize>(bytes: &[u8]) -> Option<Box<[u8; N]>> {
     Some(key)
 }
 
-fn random_failed(err: getrandom::Error) -> Error {
-    Error::io(format!(
-        "cannot get random bytes from the operating system: {err}"
-    ))
+/// The system RNG failed: an I/O error (74) in the project's words, not getrandom's text.
+fn random_failed(_: getrandom::Error) -> Error {
+    Error::io("cannot get random bytes from the operating system")
 }
 
 /// A fresh random nonce. Random 96-bit nonces are safe here because every message has its own

@@ -226,6 +226,7 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
             matched = true;
             match try_unwrap(identity, ktri, cipher) {
                 Ok(key) => return Ok(key),
+                Err(e) if e.kind() == crate::Kind::Io => return Err(e),
                 Err(e) => last_error = Some(e),
             }
         }
@@ -243,6 +244,7 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
         for (identity, ktri) in pairs.by_ref().take(MAX_BLIND_TRIES) {
             match try_unwrap(identity, ktri, cipher) {
                 Ok(key) => return Ok(key),
+                Err(e) if e.kind() == crate::Kind::Io => return Err(e),
                 Err(e) => last_error = Some(e),
             }
         }
@@ -285,6 +287,11 @@ fn try_unwrap(
 ) -> Result<SessionKey> {
     let params = cms::oaep_params_of(&ktri.key_enc_alg)?;
     let key = identity.unwrap_key(ktri.enc_key.as_bytes(), params)?;
+    // A key that OAEP-decodes but has the wrong length for the cipher is answered exactly like
+    // a padding failure: telling them apart would be an oracle on the decoded block.
+    if key.len() != cipher.key_len() {
+        return Err(identity.cannot_unwrap());
+    }
     SessionKey::from_unwrapped(cipher, key)
 }
 

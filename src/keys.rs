@@ -17,6 +17,7 @@ mod keygen;
 mod keyring;
 mod oaep;
 mod parse;
+pub(crate) mod raw_rsa;
 
 pub use keygen::{GeneratedKey, KeygenRequest, keygen, keygen_at};
 pub use keyring::{
@@ -87,9 +88,14 @@ impl fmt::Debug for Recipient {
 
 impl Recipient {
     /// RSAES-OAEP with SHA-256 and MGF1-SHA-256, empty label (SPEC §1), randomised by the OS RNG.
+    ///
+    /// An RNG failure is an I/O error (74); a key too small for the session key is 78.
     pub fn wrap(&self, session_key: &[u8]) -> Result<Vec<u8>> {
-        oaep::encrypt(&self.public_key, session_key).ok_or_else(|| {
-            Error::config(format!("cannot encrypt the session key to {}", self.source))
+        oaep::encrypt(&self.public_key, session_key).map_err(|e| match e {
+            oaep::WrapError::Rng => rng_failed(),
+            oaep::WrapError::TooLong => {
+                Error::config(format!("cannot encrypt the session key to {}", self.source))
+            }
         })
     }
 
@@ -330,7 +336,8 @@ impl Identity {
     ///
     /// Failure is [`Error::no_permission`] (77): it means "this identity cannot decrypt this",
     /// and the caller goes on to its other identities, reporting 77 only when none can. The
-    /// message does not say why (padding vs. length): OAEP failures must look alike.
+    /// message does not say why (padding vs. length): OAEP failures must look alike. The one
+    /// exception is a failing system RNG (no randomness to blind with), an I/O error (74).
     pub fn unwrap_key(
         &self,
         encrypted_key: &[u8],
@@ -355,13 +362,25 @@ impl Identity {
             Sha384 => with_mgf!(S384),
             Sha512 => with_mgf!(S512),
         };
-        result.ok_or_else(|| {
-            Error::no_permission(format!(
-                "the key in {} cannot decrypt this session key",
-                self.source
-            ))
+        result.map_err(|e| match e {
+            raw_rsa::RawRsaError::Rng => rng_failed(),
+            raw_rsa::RawRsaError::Invalid => self.cannot_unwrap(),
         })
     }
+
+    /// The one answer for every session key this identity cannot unwrap, whatever the reason
+    /// (padding, length, or an unwrapped key of the wrong size for the cipher).
+    pub fn cannot_unwrap(&self) -> Error {
+        Error::no_permission(format!(
+            "the key in {} cannot decrypt this session key",
+            self.source
+        ))
+    }
+}
+
+/// The system RNG failed: the system's fault, never the message's.
+fn rng_failed() -> Error {
+    Error::io("cannot get random bytes from the operating system")
 }
 
 /// Where a key passphrase comes from when a key file is encrypted.

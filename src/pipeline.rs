@@ -1,5 +1,4 @@
-//! Plumbing shared by the two-thread pipelines of `encrypt` and `decrypt` and the two-thread
-//! RSA operation of `keys`: starting a second thread that really runs beside the first, and how a
+//! Plumbing shared by the two-thread pipelines of `encrypt` and `decrypt`: starting a second thread that really runs beside the first, and how a
 //! worker's failure, or a failure to start one, becomes an [`Error`]. The pipelines themselves
 //! live with the code they speed up.
 

@@ -655,3 +655,27 @@ fn decrypt_fuzz_target_on_the_corpus_and_mutations() {
     // The seeds are real messages to alice (sealmail's and openssl's), except the refused ones.
     assert!(decrypted >= 12, "only {decrypted} seeds decrypted");
 }
+
+/// A session key that OAEP-decodes but is 16 bytes for a cipher that needs 32 (an AES-128-GCM
+/// message relabelled AES-256-GCM) is answered exactly like a wrapped key that does not decode:
+/// the same exit code and the same words, so the answer says nothing about the decoded block.
+#[test]
+fn a_wrong_length_session_key_answers_like_any_unwrap_failure() {
+    let p = parts(&sample("aes-128-gcm"));
+    let content = tlv(0x80, &p.ciphertext);
+    let relabelled = assemble(&p.ktri, &gcm_alg(46, 12, Some(16)), &content, &p);
+    let mut damaged_ktri = p.ktri.clone();
+    let last = damaged_ktri.len() - 1;
+    damaged_ktri[last] ^= 0x55;
+    let damaged = assemble(&damaged_ktri, &gcm_alg(46, 12, Some(16)), &content, &p);
+    let args = decrypt_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let wrong_len = run_guarded(&args, &relabelled);
+    let bad_padding = run_guarded(&args, &damaged);
+    assert_fails(&wrong_len, 77, "none of the identities");
+    assert_eq!(wrong_len.status.code(), bad_padding.status.code());
+    assert_eq!(
+        String::from_utf8_lossy(&wrong_len.stderr),
+        String::from_utf8_lossy(&bad_padding.stderr)
+    );
+}

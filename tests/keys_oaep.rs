@@ -1,8 +1,9 @@
-//! sealmail's own RSA-OAEP (`keys::oaep`) against the rsa crate as the oracle:
-//! `Identity::unwrap_key` (two-thread decryption) gives what `rsa::PrivateKey::decrypt` gives
-//! for random messages under every hash pair the envelope may name, and the same refusals for
-//! tampered, oversized and wrong-length ciphertexts; `Recipient::wrap` (square-and-multiply
-//! encryption) gives ciphertexts that `rsa::PrivateKey::decrypt` opens. Keys: the fixtures
+//! sealmail's RSA-OAEP (`keys::oaep`: the rsa crate's private operation and sealmail's
+//! constant-time EME-OAEP decoder) against the rsa crate as the oracle:
+//! `Identity::unwrap_key` gives what `rsa::PrivateKey::decrypt` gives for random messages under
+//! every hash pair the envelope may name, and the same refusals for tampered, oversized and
+//! wrong-length ciphertexts; `Recipient::wrap` gives ciphertexts that `rsa::PrivateKey::decrypt`
+//! opens. Keys: the fixtures
 //! (2048/3072/4096 bits) and a 2049-bit key whose octet length is not a whole number of limbs.
 
 mod keys_common;
