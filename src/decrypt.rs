@@ -11,11 +11,10 @@ use crate::aead::{Decryptor, SessionKey, Verifier};
 use crate::cms::{self, EnvelopeReader, ParsedHead};
 use crate::entity::Decanonicalizer;
 use crate::error::{Error, Result};
-use crate::keys::{self, Identity};
+use crate::keys::Identity;
 use crate::message::{self, BodyForm, LineEnding};
 use crate::pipeline::{cannot_start_thread, worker_error};
 use crate::smime::{self, InForm};
-use rsa::traits::PublicKeyParts;
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 
 /// Ciphertext up to this size is spooled in memory; beyond it, in an anonymous temporary file.
@@ -221,10 +220,10 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
     let cipher = head.content.cipher;
     let mut last_error = None;
     let mut matched = false;
-    for ktri in &head.recipients {
-        for identity in identities.iter().filter(|i| i.matches(&ktri.rid)) {
+    for info in &head.recipients {
+        for identity in identities.iter().filter(|i| i.answers_to(info)) {
             matched = true;
-            match try_unwrap(identity, ktri, cipher) {
+            match try_unwrap(identity, info, cipher) {
                 Ok(key) => return Ok(key),
                 Err(e) if e.kind() == crate::Kind::Io => return Err(e),
                 Err(e) => last_error = Some(e),
@@ -233,16 +232,16 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
     }
     let mut blind_exhausted = false;
     if !matched {
-        // Only a RecipientInfo whose wrapped key is as long as an identity's modulus can be for
-        // that identity: the rest need no RSA operation at all.
-        let mut pairs = head.recipients.iter().flat_map(|k| {
+        // Only RecipientInfos that could be for an identity are tried: for RSA, a wrapped key as
+        // long as its modulus. The rest need no private-key operation at all.
+        let mut pairs = head.recipients.iter().flat_map(|info| {
             identities
                 .iter()
-                .filter(move |i| k.enc_key.as_bytes().len() == i.public_key().size())
-                .map(move |i| (i, k))
+                .filter(move |i| i.may_answer_unnamed(info))
+                .map(move |i| (i, info))
         });
-        for (identity, ktri) in pairs.by_ref().take(MAX_BLIND_TRIES) {
-            match try_unwrap(identity, ktri, cipher) {
+        for (identity, info) in pairs.by_ref().take(MAX_BLIND_TRIES) {
+            match try_unwrap(identity, info, cipher) {
                 Ok(key) => return Ok(key),
                 Err(e) if e.kind() == crate::Kind::Io => return Err(e),
                 Err(e) => last_error = Some(e),
@@ -269,7 +268,7 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
         .recipients
         .iter()
         .take(NAMED)
-        .map(|k| keys::describe_recipient_id(&k.rid))
+        .map(cms::recipient::describe_whom)
         .collect();
     if head.recipients.len() > NAMED {
         who.push(format!("and {} more", head.recipients.len() - NAMED));
@@ -282,16 +281,10 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
 
 fn try_unwrap(
     identity: &Identity,
-    ktri: &cms::KeyTransRecipientInfo,
+    info: &cms::RecipientInfo,
     cipher: crate::aead::ContentCipher,
 ) -> Result<SessionKey> {
-    let params = cms::oaep_params_of(&ktri.key_enc_alg)?;
-    let key = identity.unwrap_key(ktri.enc_key.as_bytes(), params)?;
-    // A key that OAEP-decodes but has the wrong length for the cipher is answered exactly like
-    // a padding failure: telling them apart would be an oracle on the decoded block.
-    if key.len() != cipher.key_len() {
-        return Err(identity.cannot_unwrap());
-    }
+    let key = identity.unwrap_from(info, cipher.key_len())?;
     SessionKey::from_unwrapped(cipher, key)
 }
 
@@ -520,26 +513,22 @@ impl std::fmt::Display for Inspection {
         writeln!(
             f,
             "recipients: {}",
-            self.head.recipients.len() + self.head.other_recipients
+            self.head.recipients.len() + self.head.undecoded_recipients
         )?;
-        for (i, k) in self.head.recipients.iter().enumerate() {
-            let alg = match cms::oaep_params_of(&k.key_enc_alg) {
-                Ok(p) => format!("RSAES-OAEP ({}, MGF1-{})", p.hash.name(), p.mgf_hash.name()),
-                Err(e) => e.message().to_string(),
-            };
+        for (i, info) in self.head.recipients.iter().enumerate() {
             writeln!(
                 f,
                 "  {}. {}; {}",
                 i + 1,
-                keys::describe_recipient_id(&k.rid),
-                alg
+                cms::recipient::describe_whom(info),
+                cms::recipient::describe_how(info)
             )?;
         }
-        if self.head.other_recipients > 0 {
+        if self.head.undecoded_recipients > 0 {
             writeln!(
                 f,
-                "  (+{} recipients of kinds sealmail does not use: key agreement, KEK or password)",
-                self.head.other_recipients
+                "  (+{} recipients of kinds sealmail does not know)",
+                self.head.undecoded_recipients
             )?;
         }
         Ok(())

@@ -6,7 +6,7 @@
 //! `entity`, `cms`, `smime`).
 
 use crate::aead::{self, ContentCipher, Sealer, SessionKey, SharedKeystream};
-use crate::cms::{self, ContentAlgorithm, EnvelopeHead, EnvelopeWriter};
+use crate::cms::{self, ContentAlgorithm, EnvelopeHead, EnvelopeWriter, KeyTransport};
 use crate::entity::Canonicalizer;
 use crate::error::{Error, Result};
 use crate::keys::Recipient;
@@ -54,7 +54,7 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
     // One fresh session key for this message, wrapped for every recipient.
     let session_key = SessionKey::generate(plan.cipher)?;
     let head = EnvelopeHead {
-        recipient_infos: wrap_for_recipients(&session_key, &plan.recipients)?,
+        recipient_infos: recipient_infos(&session_key, &plan.recipients, KeyTransport::RsaOaep)?,
         content: ContentAlgorithm::new(plan.cipher, aead::random_nonce()?),
     };
 
@@ -301,10 +301,12 @@ fn split_message(header_section: &[u8], plan: &EncryptPlan) -> Result<SplitMessa
     Ok(split)
 }
 
-/// RSA-OAEP-wrap the session key for each recipient; the same recipient given twice counts once.
-fn wrap_for_recipients(
+/// A RecipientInfo for every recipient, each giving it the session key; the same recipient given
+/// twice counts once.
+fn recipient_infos(
     key: &SessionKey,
     recipients: &[Recipient],
+    transport: KeyTransport,
 ) -> Result<Vec<cms::RecipientInfo>> {
     let mut infos = Vec::with_capacity(recipients.len());
     let mut seen = Vec::with_capacity(recipients.len());
@@ -313,11 +315,7 @@ fn wrap_for_recipients(
             continue;
         }
         seen.push(&recipient.id);
-        let wrapped = recipient.wrap(key.as_bytes())?;
-        infos.push(cms::key_trans_recipient_info(
-            recipient.id.clone(),
-            wrapped,
-        )?);
+        infos.push(recipient.recipient_info(key.as_bytes(), transport)?);
     }
     Ok(infos)
 }

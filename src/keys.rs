@@ -1,9 +1,10 @@
 //! Keys: recipients' certificates and public keys, identities' private keys, the keyring,
 //! RSA-OAEP key transport, and `keygen`.
 //!
-//! This module turns files into [`Recipient`]s (someone to encrypt to: an RSA public key and the
-//! RecipientIdentifier that names it in CMS) and [`Identity`]s (a private key and the identifiers
-//! it answers to), enforces SPEC §4's rules on recipients' keys, and wraps / unwraps session keys
+//! This module turns files into [`Recipient`]s (someone to encrypt to: a public key, the
+//! RecipientIdentifier that names it in CMS, what it is known to read, and how to make its
+//! RecipientInfo) and [`Identity`]s (a private key, the RecipientInfos it answers to, and how to
+//! unwrap the content-encryption key from one), enforces SPEC §4's rules on recipients' keys, and wraps / unwraps session keys
 //! with RSAES-OAEP. It knows nothing about CMS encoding, messages or the command line: it never
 //! writes files (keygen returns PEM text) and never prompts (passphrases come from a
 //! [`PassphraseSource`] the caller chooses).
@@ -25,9 +26,11 @@ pub use keyring::{
     keyring_dir_from_env,
 };
 
+use crate::cms::{self as envelope, Capabilities, KeyTransport, RecipientInfo};
 use crate::error::{Error, Result};
 use cms::cert::IssuerAndSerialNumber;
 use der::asn1::OctetString;
+use rsa::traits::PublicKeyParts;
 use rsa::{PrivateKey, PublicKey};
 use sha1::Digest;
 use std::fmt;
@@ -67,14 +70,28 @@ pub struct OaepParams {
     pub mgf_hash: OaepHash,
 }
 
-/// Someone a message is encrypted to.
+/// The public key of a [`Recipient`]: one arm per kind of key sealmail encrypts to. A new kind
+/// adds an arm here, its key operations in a file under `src/keys/`, and its RecipientInfo in
+/// `src/cms/recipient/`.
+#[derive(Clone)]
+pub enum RecipientKey {
+    /// RSA: key transport (KeyTransRecipientInfo), OAEP or PKCS#1 v1.5.
+    Rsa(PublicKey),
+}
+
+/// Someone a message is encrypted to: who (the identifier that names them in CMS, and where they
+/// came from), what they can read, and how to give them the content-encryption key
+/// ([`Recipient::recipient_info`]).
 #[derive(Clone)]
 pub struct Recipient {
     /// issuerAndSerialNumber for a certificate, subjectKeyIdentifier for a bare key.
     pub id: RecipientIdentifier,
-    pub public_key: PublicKey,
+    pub key: RecipientKey,
     /// Where it came from, for messages: a file path or an email address.
     pub source: String,
+    /// What the recipient is known to read (from its certificate's SMIMECapabilities extension
+    /// or the keyring's `ADDRESS.caps`); `None` when nothing is known.
+    pub capabilities: Option<Capabilities>,
 }
 
 impl fmt::Debug for Recipient {
@@ -82,31 +99,67 @@ impl fmt::Debug for Recipient {
         f.debug_struct("Recipient")
             .field("id", &describe_recipient_id(&self.id))
             .field("source", &self.source)
+            .field("capabilities", &self.capabilities)
             .finish_non_exhaustive()
     }
 }
 
 impl Recipient {
+    /// The RecipientInfo giving this recipient the content-encryption key `cek`. `transport`
+    /// says how RSA recipients get it (the policy decides it for all of them); other kinds of
+    /// key have one way each.
+    pub fn recipient_info(&self, cek: &[u8], transport: KeyTransport) -> Result<RecipientInfo> {
+        match &self.key {
+            RecipientKey::Rsa(public_key) => {
+                let wrapped = match transport {
+                    KeyTransport::RsaOaep => self.wrap(cek)?,
+                    KeyTransport::RsaPkcs1v15 => public_key
+                        .encrypt(&mut getrandom::SysRng, rsa::Pkcs1v15Encrypt, cek)
+                        .map_err(|e| match e {
+                            rsa::Error::MessageTooLong => self.cannot_encrypt(),
+                            _ => rng_failed(),
+                        })?,
+                };
+                envelope::key_trans_recipient_info(self.id.clone(), transport, wrapped)
+            }
+        }
+    }
+
     /// RSAES-OAEP with SHA-256 and MGF1-SHA-256, empty label (SPEC §1), randomised by the OS RNG.
     ///
     /// An RNG failure is an I/O error (74); a key too small for the session key is 78.
     pub fn wrap(&self, session_key: &[u8]) -> Result<Vec<u8>> {
-        oaep::encrypt(&self.public_key, session_key).map_err(|e| match e {
-            oaep::WrapError::Rng => rng_failed(),
-            oaep::WrapError::TooLong => {
-                Error::config(format!("cannot encrypt the session key to {}", self.source))
+        match &self.key {
+            RecipientKey::Rsa(public_key) => {
+                oaep::encrypt(public_key, session_key).map_err(|e| match e {
+                    oaep::WrapError::Rng => rng_failed(),
+                    oaep::WrapError::TooLong => self.cannot_encrypt(),
+                })
             }
-        })
+        }
     }
 
-    /// A recipient named by the subjectKeyIdentifier of a bare public key.
+    fn cannot_encrypt(&self) -> Error {
+        Error::config(format!("cannot encrypt the session key to {}", self.source))
+    }
+
+    /// The RSA public key, for an RSA recipient.
+    pub fn rsa_public_key(&self) -> Option<&PublicKey> {
+        match &self.key {
+            RecipientKey::Rsa(key) => Some(key),
+        }
+    }
+
+    /// A recipient named by the subjectKeyIdentifier of a bare public key (whose capabilities
+    /// nothing says).
     pub fn from_public_key(public_key: PublicKey, source: impl Into<String>) -> Result<Recipient> {
         let source = source.into();
         let id = ski_recipient_id(&subject_key_identifier(&public_key)?)?;
         Ok(Recipient {
             id,
-            public_key,
+            key: RecipientKey::Rsa(public_key),
             source,
+            capabilities: None,
         })
     }
 }
@@ -240,8 +293,9 @@ fn recipient_from_certificate(
     })?;
     Ok(Recipient {
         id: issuer_and_serial(cert),
-        public_key,
+        key: RecipientKey::Rsa(public_key),
         source: source.to_string(),
+        capabilities: Capabilities::from_certificate(cert),
     })
 }
 
@@ -330,6 +384,50 @@ impl Identity {
 
     pub fn matches(&self, rid: &RecipientIdentifier) -> bool {
         self.ids.contains(rid)
+    }
+
+    /// Does this RecipientInfo name this identity?
+    pub fn answers_to(&self, info: &RecipientInfo) -> bool {
+        match info {
+            RecipientInfo::Ktri(ktri) => self.matches(&ktri.rid),
+            _ => false,
+        }
+    }
+
+    /// May this RecipientInfo be for this identity although it names someone else (other agents
+    /// name keys in ways a key loaded without its certificate does not know)? Only an RSA
+    /// key-transport block as long as this key's modulus can be.
+    pub fn may_answer_unnamed(&self, info: &RecipientInfo) -> bool {
+        match info {
+            RecipientInfo::Ktri(ktri) => ktri.enc_key.as_bytes().len() == self.public_key().size(),
+            _ => false,
+        }
+    }
+
+    /// The content-encryption key from one RecipientInfo meant for this identity; `cek_len` is
+    /// the length the content cipher needs (what PKCS#1 v1.5's implicit rejection must make up
+    /// a key of).
+    ///
+    /// Failure is [`Error::no_permission`] (77) when this identity cannot decrypt it, a data
+    /// error (65) when the RecipientInfo itself is unusable.
+    pub fn unwrap_from(&self, info: &RecipientInfo, cek_len: usize) -> Result<Zeroizing<Vec<u8>>> {
+        match info {
+            RecipientInfo::Ktri(ktri) => {
+                let params = envelope::oaep_params_of(&ktri.key_enc_alg)?;
+                let key = self.unwrap_key(ktri.enc_key.as_bytes(), params)?;
+                // A key that OAEP-decodes but has the wrong length for the cipher is answered
+                // exactly like a padding failure: telling them apart would be an oracle on the
+                // decoded block.
+                if key.len() != cek_len {
+                    return Err(self.cannot_unwrap());
+                }
+                Ok(key)
+            }
+            _ => Err(Error::no_permission(format!(
+                "the key in {} cannot decrypt this kind of recipient",
+                self.source
+            ))),
+        }
     }
 
     /// RSAES-OAEP decryption of a wrapped session key with the given hashes and an empty label.

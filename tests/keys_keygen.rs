@@ -90,7 +90,7 @@ fn the_certificate_carries_the_smime_profile() {
         .unwrap();
     assert_eq!(
         ski.0.as_bytes(),
-        subject_key_identifier(&recipient.public_key).unwrap()
+        subject_key_identifier(recipient.rsa_public_key().unwrap()).unwrap()
     );
 
     // The key and the certificate belong together, and wrap/unwrap works between them.
@@ -208,7 +208,7 @@ fn an_encrypted_key_is_pbes2_and_needs_the_passphrase() {
     let recipient = load_recipient_file(&crt_path, SystemTime::now())
         .unwrap()
         .remove(0);
-    assert_eq!(identity.public_key(), &recipient.public_key);
+    assert_eq!(identity.public_key(), recipient.rsa_public_key().unwrap());
 
     let mut wrong = FixedPassphrase(Zeroizing::new("wrong".into()));
     let err = load_identity_file(&key_path, &mut wrong).unwrap_err();

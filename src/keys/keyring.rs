@@ -4,7 +4,8 @@
 //! A keyring is a plain directory a user fills with `cp`; sealmail only reads it. One bad file
 //! must not make every address unusable, so malformed files become warnings, not errors.
 
-use super::{Recipient, issuer_and_serial, parse};
+use super::{Recipient, RecipientKey, issuer_and_serial, parse};
+use crate::cms::Capabilities;
 use crate::error::{Error, Result};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -84,8 +85,9 @@ impl Keyring {
                         if best.as_ref().is_none_or(|(t, _)| not_after > *t) {
                             let recipient = Recipient {
                                 id: issuer_and_serial(&cert),
-                                public_key,
+                                key: RecipientKey::Rsa(public_key),
                                 source: format!("{email} ({})", path.display()),
+                                capabilities: Capabilities::from_certificate(&cert),
                             };
                             best = Some((not_after, recipient));
                         }
