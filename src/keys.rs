@@ -14,11 +14,14 @@
 //! keyring is 67; an identity that cannot unwrap a key is 77 ([`Error::no_permission`]), which the
 //! decrypt path reports only after every identity has failed.
 
+pub mod ec;
 mod keygen;
 mod keyring;
+pub mod mlkem;
 mod oaep;
 mod parse;
 pub(crate) mod raw_rsa;
+pub mod x25519;
 
 pub use keygen::{GeneratedKey, KeygenRequest, keygen, keygen_at};
 pub use keyring::{

@@ -1,5 +1,6 @@
 //! RecipientInfos (RFC 5652 §6.2), one submodule per kind sealmail writes or reads:
-//! [`ktri`] for RSA key transport. A new kind of recipient (key agreement, KEM) adds its file
+//! [`ktri`] for RSA key transport, [`kari`] for ECDH key agreement, [`kemri`] for ML-KEM, and
+//! [`keywrap`] for the AES key wrap the last two share. A new kind of recipient (key agreement, KEM) adds its file
 //! here and one arm where `keys` makes and answers RecipientInfos.
 //!
 //! ```text
@@ -13,6 +14,9 @@
 //!
 //! Not for: the key operations (see `keys`) or where RecipientInfos sit in an envelope.
 
+pub mod kari;
+pub mod kemri;
+pub mod keywrap;
 pub mod ktri;
 
 use crate::keys;
