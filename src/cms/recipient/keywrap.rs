@@ -103,7 +103,7 @@ impl Wrap {
     /// is impossible. Callers turn `None` into "this identity cannot decrypt", never a detail.
     pub fn unwrap(self, kek: &[u8], wrapped: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         use aes_kw::cipher::KeyInit;
-        if wrapped.len() < 24 || wrapped.len() % 8 != 0 {
+        if wrapped.len() < 24 || !wrapped.len().is_multiple_of(8) {
             return None;
         }
         let mut out = Zeroizing::new(vec![0u8; wrapped.len() - 8]);
