@@ -20,6 +20,7 @@ pub enum Request {
     Decrypt(DecryptRequest),
     Keygen(KeygenRequest),
     Inspect(InspectRequest),
+    NeomuttIndex(NeomuttIndexRequest),
 }
 
 pub struct EncryptRequest {
@@ -45,6 +46,10 @@ pub struct Compose {
     pub cc: Vec<String>,
     pub subject: Option<String>,
     pub attach: Vec<PathBuf>,
+    /// The `--attach` value that INPUT came right after on the command line
+    /// (`--attach a.log b.txt`): the user most likely meant two attachments, and b.txt would
+    /// silently become the body instead of stdin.
+    pub body_follows: Option<PathBuf>,
 }
 
 /// Where a key passphrase comes from.
@@ -75,6 +80,13 @@ pub struct KeygenRequest {
     pub passphrase: Option<PassphraseFrom>,
 }
 
+/// `neomutt-index`: the folders default to `~/.smime/certificates` and `~/.smime/keys`.
+pub struct NeomuttIndexRequest {
+    pub files: Vec<PathBuf>,
+    pub certificates: Option<PathBuf>,
+    pub keys: Option<PathBuf>,
+}
+
 pub struct InspectRequest {
     pub input: Option<PathBuf>,
     pub inform: InForm,
@@ -86,6 +98,7 @@ pub fn run(request: Request) -> Result<()> {
         Request::Decrypt(r) => run_decrypt(r),
         Request::Keygen(r) => run_keygen(r),
         Request::Inspect(r) => run_inspect(r),
+        Request::NeomuttIndex(r) => run_neomutt_index(r),
     }
 }
 
@@ -140,6 +153,19 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
 
     let reader: Box<dyn BufRead> = match &request.compose {
         Some(compose) => {
+            if let (Some(attached), Some(body)) = (&compose.body_follows, input_path) {
+                return Err(Error::usage(format!(
+                    "'{}' follows --attach {}, so it would be the message body, not an attachment",
+                    body.display(),
+                    attached.display()
+                ))
+                .with_hint(format!(
+                    "attach each file with its own --attach (--attach {} --attach {}); to send \
+                     a file as the body, give it before the first --attach",
+                    attached.display(),
+                    body.display()
+                )));
+            }
             let mut body = Vec::new();
             sio::open_input(input_path)?
                 .read_to_end(&mut body)
@@ -253,13 +279,28 @@ fn peek_header_section(reader: &mut Box<dyn BufRead>) -> Result<Vec<u8>> {
     Ok(header)
 }
 
-/// `--header-recipients`: every To/Cc/Bcc address must be in the keyring; From only when it is.
+/// `--header-recipients`: every To/Cc address must be in the keyring; From only when it is. A
+/// Bcc field is refused: its recipients would be named, by their RecipientInfos, in the one
+/// envelope every other recipient gets.
 fn header_recipients(
     header: &[u8],
     keyring: Option<&Path>,
     now: SystemTime,
 ) -> Result<Vec<Recipient>> {
     let addresses = crate::compose::header_addresses(header)?;
+    if !addresses.bcc.is_empty() {
+        let bcc = addresses.bcc.join(", ");
+        return Err(Error::usage(format!(
+            "the message has Bcc recipients ({bcc}): --header-recipients would name them to \
+             every other recipient"
+        ))
+        .with_hint(format!(
+            "encrypt the others' copy without the Bcc field, and give each Bcc recipient a \
+             copy of their own in a separate run: sealmail encrypt -r {bcc0} MESSAGE | sendmail \
+             {bcc0}",
+            bcc0 = addresses.bcc[0]
+        )));
+    }
     let mut out = Vec::new();
     for address in &addresses.recipients {
         out.push(lookup_address(address, keyring, now)?);
@@ -635,6 +676,53 @@ fn run_inspect(request: InspectRequest) -> Result<()> {
         write!(w, "{inspection}")?;
     }
     output.commit()
+}
+
+// ---------------------------------------------------------------------------------------------
+// neomutt-index
+
+fn run_neomutt_index(request: NeomuttIndexRequest) -> Result<()> {
+    use crate::neomutt::{self, EntryKind};
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let folder = |given: Option<PathBuf>, default: &str, flag: &str| {
+        given
+            .or_else(|| home.as_ref().map(|h| h.join(".smime").join(default)))
+            .ok_or_else(|| {
+                Error::usage(format!("no {flag} folder: $HOME is not set"))
+                    .with_hint(format!("give it with {flag} DIR"))
+            })
+    };
+    let request = neomutt::IndexRequest {
+        certificates: folder(request.certificates, "certificates", "--certs")?,
+        keys: folder(request.keys, "keys", "--keys")?,
+        files: request.files,
+    };
+    let entries = neomutt::add_to_index(&request, SystemTime::now())?;
+    let mut output = Output::new(None, Privacy::Public);
+    {
+        let mut w = output.writer()?;
+        for entry in &entries {
+            let (kind, folder) = match entry.kind {
+                EntryKind::Certificate => ("certificate", &request.certificates),
+                EntryKind::Key => ("key", &request.keys),
+            };
+            writeln!(
+                w,
+                "{kind} {} {} ({})",
+                entry.name,
+                entry.mailbox,
+                folder.join(&entry.name).display()
+            )?;
+        }
+    }
+    output.commit()?;
+    if let Some(key) = entries.iter().find(|e| e.kind == EntryKind::Key) {
+        eprintln!(
+            "sealmail: for neomutt: set smime_default_key = \"{}\"   # {}",
+            key.name, key.mailbox
+        );
+    }
+    Ok(())
 }
 
 use std::io::Write as _;

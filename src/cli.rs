@@ -28,6 +28,38 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parse the process's arguments, and note what only their order can tell: whether INPUT
+    /// came right after an `--attach FILE` (see [`EncryptArgs::input_follows_attach`]).
+    pub fn parse_args() -> Result<Cli, clap::Error> {
+        Self::parse_from_args(std::env::args_os())
+    }
+
+    pub fn parse_from_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory, FromArgMatches};
+        let mut command = Cli::command();
+        let mut matches = command.try_get_matches_from_mut(args)?;
+        // Which --attach value (by position) INPUT directly follows; read before the matches
+        // are consumed below.
+        let follows = match matches.subcommand() {
+            Some(("encrypt", m)) => m
+                .index_of("input")
+                .and_then(|input| m.indices_of("attach")?.position(|index| index + 1 == input)),
+            _ => None,
+        };
+        let mut cli =
+            Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))?;
+        if let Command::Encrypt(args) = &mut cli.command {
+            args.input_follows_attach = follows.and_then(|i| args.attach.get(i).cloned());
+        }
+        Ok(cli)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Encrypt a message (or a MIME entity, or a body to compose) to one or more recipients
@@ -58,6 +90,22 @@ sealmail keygen --email alice@example.org --passphrase-file pass.txt -o alice")]
         after_help = "Examples:\n  sealmail inspect sealed.eml\n  sealmail inspect --inform der part.der"
     )]
     Inspect(InspectArgs),
+    /// Add certificates and keys to neomutt's S/MIME folders and their .index files
+    #[command(
+        name = "neomutt-index",
+        long_about = "Add certificates and keys to neomutt's S/MIME folders and write the .index \
+lines neomutt reads to find them ($smime_certificates/.index, $smime_keys/.index).\n\n\
+A certificate file (PEM, several certificates allowed, or DER) goes into the certificates folder, \
+one index line per email address in it. A private key (PEM) goes into the keys folder together \
+with its certificate: from the same file, or NAME.crt beside NAME.key, as keygen writes them. \
+Each file is named after its certificate's fingerprint (3f2a9c01.0); stdout lists what was added, \
+and a key's name is the value for neomutt's smime_default_key. Running it again adds nothing.",
+        after_help = "Examples:\n  \
+sealmail neomutt-index alice.key                   # your key (alice.crt beside it)\n  \
+sealmail neomutt-index bob.crt carol.pem           # correspondents' certificates\n  \
+sealmail neomutt-index --certs ~/.smime/certificates --keys ~/.smime/keys alice.key"
+    )]
+    NeomuttIndex(NeomuttIndexArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  sealmail completions bash > /etc/bash_completion.d/sealmail\n  sealmail completions zsh > ~/.zfunc/_sealmail"
@@ -70,7 +118,7 @@ sealmail keygen --email alice@example.org --passphrase-file pass.txt -o alice")]
 
 #[derive(Debug, Args)]
 pub struct EncryptArgs {
-    /// The message: a file, or - / absent for stdin
+    /// The message: a file, or - / absent for stdin (in compose mode: the plain-text body)
     pub input: Option<PathBuf>,
 
     /// More recipient certificates or addresses after INPUT, as neomutt's %c passes them
@@ -85,7 +133,8 @@ pub struct EncryptArgs {
     #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
     pub recipients_files: Vec<PathBuf>,
 
-    /// Also encrypt to every To/Cc/Bcc address, and to From when the keyring has it
+    /// Also encrypt to every To and Cc address (from the keyring), and to From when the keyring
+    /// has it. A message with a Bcc field is refused: send Bcc recipients a separate copy
     #[arg(long)]
     pub header_recipients: bool,
 
@@ -109,21 +158,26 @@ pub struct EncryptArgs {
     #[arg(long, value_name = "ADDR")]
     pub from: Option<String>,
 
-    /// Compose: a To address (repeatable)
-    #[arg(long, value_name = "ADDR")]
+    /// Compose: To addresses, separated by commas or semicolons (repeatable)
+    #[arg(long, value_name = "ADDRS")]
     pub to: Vec<String>,
 
-    /// Compose: a Cc address (repeatable)
-    #[arg(long, value_name = "ADDR")]
+    /// Compose: Cc addresses, separated by commas or semicolons (repeatable)
+    #[arg(long, value_name = "ADDRS")]
     pub cc: Vec<String>,
 
     /// Compose: the subject
     #[arg(long, value_name = "S")]
     pub subject: Option<String>,
 
-    /// Compose: attach a file (repeatable)
+    /// Compose: attach FILE; one file per --attach, repeat it for more. The body is INPUT, or
+    /// stdin when INPUT is absent or -
     #[arg(long, value_name = "FILE")]
     pub attach: Vec<PathBuf>,
+
+    /// Set after parsing: the --attach value INPUT directly follows, if any.
+    #[arg(skip)]
+    pub input_follows_attach: Option<PathBuf>,
 
     /// Do not hide the Subject in the outer headers
     #[arg(long)]
@@ -198,6 +252,21 @@ pub struct KeygenArgs {
     /// Encrypt the key with the passphrase read from file descriptor N
     #[arg(long, value_name = "N")]
     pub passphrase_fd: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct NeomuttIndexArgs {
+    /// Certificates and private keys to add
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// neomutt's $smime_certificates folder [default: ~/.smime/certificates]
+    #[arg(long, value_name = "DIR")]
+    pub certs: Option<PathBuf>,
+
+    /// neomutt's $smime_keys folder [default: ~/.smime/keys]
+    #[arg(long, value_name = "DIR")]
+    pub keys: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -313,6 +382,7 @@ impl Command {
                         cc: a.cc,
                         subject: a.subject,
                         attach: a.attach,
+                        body_follows: a.input_follows_attach,
                     }),
                     keep_subject: a.keep_subject,
                     output: a.output,
@@ -339,6 +409,11 @@ impl Command {
             Command::Inspect(a) => Request::Inspect(app::InspectRequest {
                 input: a.input,
                 inform: a.inform.into(),
+            }),
+            Command::NeomuttIndex(a) => Request::NeomuttIndex(app::NeomuttIndexRequest {
+                files: a.files,
+                certificates: a.certs,
+                keys: a.keys,
             }),
             Command::Completions { .. } => return None,
         })
