@@ -266,9 +266,7 @@ struct Search<'a> {
 
 impl<'a> Search<'a> {
     fn extend(&mut self, path: &mut Vec<&'a Certificate>) -> Option<Verdict> {
-        let Some(&last) = path.last() else {
-            return None;
-        };
+        let &last = path.last()?;
         // A pinned or anchor certificate given as the leaf (or reached as an intermediate) is
         // trusted as it is: the path ends at it.
         for (list, by) in [
