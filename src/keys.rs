@@ -21,6 +21,8 @@ pub mod mlkem;
 mod oaep;
 pub(crate) mod parse;
 pub(crate) mod raw_rsa;
+pub mod signature;
+pub mod trust;
 pub mod x25519;
 
 pub use keygen::{GeneratedKey, KeygenRequest, keygen, keygen_at};

@@ -149,7 +149,7 @@ fn read_certificates(path: &Path) -> std::result::Result<Vec<Certificate>, Strin
 
 /// `$XDG_CONFIG_HOME/sealmail`, else `$HOME/.config/sealmail`. XDG says a relative
 /// `$XDG_CONFIG_HOME` is invalid and must be ignored.
-fn config_dir(env: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+pub(crate) fn config_dir(env: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
     let nonempty = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(xdg) = nonempty("XDG_CONFIG_HOME").filter(|p| p.is_absolute()) {
         return Some(xdg.join("sealmail"));

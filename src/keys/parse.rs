@@ -82,7 +82,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// The length in bits of a big-endian unsigned integer (leading zero octets allowed).
-fn bit_length(bytes: &[u8]) -> usize {
+pub(crate) fn bit_length(bytes: &[u8]) -> usize {
     let mut iter = bytes.iter().skip_while(|b| **b == 0);
     match iter.next() {
         None => 0,
