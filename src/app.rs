@@ -234,12 +234,21 @@ fn lookup_address(address: &str, keyring: Option<&Path>, now: SystemTime) -> Res
     Ok(recipient)
 }
 
-/// Read the header section without consuming it, so encrypt still sees the whole message.
+/// Read the header section (without its mbox `From ` line) without consuming it, so encrypt
+/// still sees the whole message.
 fn peek_header_section(reader: &mut Box<dyn BufRead>) -> Result<Vec<u8>> {
-    let header = crate::message::read_header_section(reader)?;
+    let head = crate::message::read_head(reader)?;
+    if !head.is_message() {
+        return Err(Error::data(
+            "--header-recipients needs a mail message, and the input has no header fields",
+        )
+        .with_hint("give the recipients with -r, or put To and Cc fields in front of the text"));
+    }
+    let header = crate::message::without_mbox_line(&head.header_section).to_vec();
+    let front = [head.header_section, head.body_start].concat();
     let rest = std::mem::replace(reader, Box::new(std::io::empty()));
     *reader = Box::new(std::io::BufReader::new(
-        std::io::Cursor::new(header.clone()).chain(rest),
+        std::io::Cursor::new(front).chain(rest),
     ));
     Ok(header)
 }

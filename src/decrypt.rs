@@ -55,14 +55,11 @@ pub fn decrypt(
     // Pass 2: the content is authentic; decrypt it and restore the message.
     let decryptor = Decryptor::new(&session_key, &nonce);
     let line_ending = opened.line_ending.unwrap_or(LineEnding::Lf);
-    // A bare S/MIME part (no routing fields, as openssl writes it) has nothing to merge: the
-    // inner entity is the message.
-    let outer = opened
-        .header_section
-        .as_deref()
-        .filter(|h| !plan.entity && message::is_whole_message(h));
+    // The S/MIME part's own header section goes with the inner one, even when it holds no
+    // routing fields (every field of the message may be sealed inside); DER and PEM have none.
+    let outer = (!plan.entity).then(|| opened.header_section.as_deref().unwrap_or_default());
     decrypt_and_restore(spool, decryptor, |plaintext| {
-        restore(plaintext, outer, line_ending, out)
+        restore(plaintext, outer, plan.entity, line_ending, out)
     })
 }
 
@@ -288,11 +285,14 @@ fn try_unwrap(
     SessionKey::from_unwrapped(cipher, key)
 }
 
-/// Write the decrypted entity: the restored whole message, or the entity alone. Content that is
-/// not a MIME entity at all (raw data someone encrypted with `openssl cms`) is written as it is.
+/// Write the decrypted entity: the restored whole message, or the entity alone (`entity`). An
+/// input that was not a message comes back as it went in: the marked entity's body alone, byte
+/// for byte. Content that is not a MIME entity at all (raw data someone encrypted with `openssl
+/// cms`) is written as it is.
 fn restore(
     mut plaintext: impl BufRead,
     outer: Option<&[u8]>,
+    entity: bool,
     line_ending: LineEnding,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -304,11 +304,12 @@ fn restore(
     let (header, body_start, form) = match message::read_header_section(&mut cursor) {
         Ok(inner) => {
             let restored = message::restore(outer, &inner, line_ending)?;
-            (
-                restored.header_section,
-                cursor.position() as usize,
-                restored.body,
-            )
+            let header = if restored.raw_input && !entity {
+                Vec::new()
+            } else {
+                restored.header_section
+            };
+            (header, cursor.position() as usize, restored.body)
         }
         Err(_) => (Vec::new(), 0, BodyForm::Binary),
     };

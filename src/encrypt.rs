@@ -10,7 +10,7 @@ use crate::cms::{self, ContentAlgorithm, EnvelopeHead, EnvelopeWriter, KeyTransp
 use crate::entity::Canonicalizer;
 use crate::error::{Error, Result};
 use crate::keys::Recipient;
-use crate::message::{self, BodyForm, Protection, SplitMessage};
+use crate::message::{self, BodyForm, Head, Protection, SplitMessage};
 use crate::pipeline::{cannot_start_thread, worker_error};
 use crate::smime::{self, OutForm};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
@@ -47,9 +47,19 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
             .with_hint("give at least one -r CERT, -R FILE or --header-recipients"));
     }
 
-    // The message: its header section decides what stays outside and what is sealed.
-    let header_section = message::read_header_section(&mut source.reader)?;
-    let split = split_message(&header_section, plan)?;
+    // The message: its header section decides what stays outside and what is sealed. Input that
+    // is not a message is sealed whole. What was read past the header section starts the body.
+    let front = if plan.entity {
+        Head {
+            header_section: message::read_header_section(&mut source.reader)?,
+            body_start: Vec::new(),
+        }
+    } else {
+        message::read_head(&mut source.reader)?
+    };
+    let mut ahead = front.body_start;
+    let complete = read_ahead(&mut *source.reader, &mut ahead)?;
+    let split = split_message(&front.header_section, &ahead, complete, plan)?;
 
     // One fresh session key for this message, wrapped for every recipient.
     let session_key = SessionKey::generate(plan.cipher)?;
@@ -61,19 +71,15 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
     // The first piece of content: the inner header section (already canonical), then the body
     // read ahead. The body's length, when it can be known without holding it, makes the
     // envelope DER: a body that fits the read-ahead is all there.
-    let mut ahead = Vec::new();
-    (&mut source.reader)
-        .take(READ_AHEAD as u64)
-        .read_to_end(&mut ahead)?;
     let mut body = BodyStream::new(split.body);
     let mut first = split.inner_header_section.clone();
     body.push(&ahead, &mut first);
-    let content_len = if ahead.len() < READ_AHEAD {
+    let content_len = if complete {
         Some(first.len() as u64)
     } else {
         source
             .path
-            .map(|p| measure_body(p, header_section.len() as u64, split.body))
+            .map(|p| measure_body(p, front.header_section.len() as u64, split.body))
             .transpose()?
             .map(|n| split.inner_header_section.len() as u64 + n)
     };
@@ -82,7 +88,7 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
     let sink = smime::envelope_writer(plan.outform, &split.outer_fields, split.line_ending, out)?;
     let mut envelope = EnvelopeWriter::start(sink, &head, content_len)?;
     let sealer = Sealer::new(&session_key, &head.content.nonce);
-    let tag = if ahead.len() < READ_AHEAD {
+    let tag = if complete {
         // The whole body is in memory already: a second thread would only cost its start.
         let mut sealer = sealer;
         sealer.seal_in_place(&mut first)?;
@@ -274,8 +280,24 @@ fn fill(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> Result<bool> {
     Ok(len < CHUNK)
 }
 
-/// Split a whole message, or take a bare entity whole.
-fn split_message(header_section: &[u8], plan: &EncryptPlan) -> Result<SplitMessage> {
+/// Read the body on to `READ_AHEAD` bytes (or to its end); true when `ahead` holds all of it.
+fn read_ahead(reader: &mut dyn BufRead, ahead: &mut Vec<u8>) -> Result<bool> {
+    let wanted = READ_AHEAD.saturating_sub(ahead.len()) as u64;
+    let n = reader.take(wanted).read_to_end(ahead)?;
+    Ok((n as u64) < wanted || (wanted == 0 && reader.fill_buf()?.is_empty()))
+}
+
+/// Split a whole message, take a bare entity whole, or seal an input that is not a message as
+/// the body of a marked entity (`body_start`: the start of that input; `complete`: all of it).
+fn split_message(
+    header_section: &[u8],
+    body_start: &[u8],
+    complete: bool,
+    plan: &EncryptPlan,
+) -> Result<SplitMessage> {
+    if header_section.is_empty() {
+        return Ok(message::raw_input_split(body_start, complete));
+    }
     if !plan.entity && message::is_whole_message(header_section) {
         return message::split(header_section, plan.protection);
     }

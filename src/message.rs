@@ -1,41 +1,51 @@
-//! Whole messages: split an RFC 5322 message's header section into the outer header fields that
-//! stay visible and the inner header section that is encrypted with the body; put them back
-//! together on decrypt.
+//! Whole messages: decide whether the input is a mail message at all, split a message's header
+//! section into the outer header fields that stay visible and the inner header section that is
+//! encrypted with the body, and put them back together on decrypt.
 //!
 //! This module only ever sees header sections (bounded by [`MAX_HEADER_SECTION`]); bodies stream
 //! past it through [`crate::entity`]. It is not a MIME parser: the body's structure is never
 //! looked at. Header fields are delimited by mail-parser (no home-made header grammar); what this
 //! module adds is a check that mail-parser's fields cover the section exactly (so a line it would
-//! silently skip, such as one without a colon, is an error here) and the byte-exact handling that
-//! the round trip needs: every field is carried as its raw bytes, folding included.
+//! silently skip, such as one without a colon, is seen here) and the byte-exact handling that the
+//! round trip needs: every field is carried as its raw bytes, folding included.
 //!
-//! What goes where (SPEC §3, RFC 8551, RFC 9788):
+//! Message or not (SPEC §3, [`read_head`]): the header section is read the way Python's email
+//! parser reads it (an mbox `From ` line may come first; the section ends at the empty line, or
+//! where a line is neither a field nor a continuation, which then starts the body). The input is a
+//! message only when that section parses and holds at least one field of RFC 5322 or the MIME
+//! RFCs ([`MESSAGE_FIELDS`]). Anything else (`Note: the password is ...`, a log, a URL, binary) is
+//! sealed whole as the body of a text/plain (or application/octet-stream) entity marked
+//! `sealmail-input=raw` ([`raw_input_split`]), so that nothing given to encrypt is ever written in
+//! clear and decrypt gives back exactly the bytes that went in.
 //!
-//! - outer: every field that is not Content-* or MIME-Version, in its original order and bytes,
-//!   except Bcc and Resent-Bcc, which are dropped entirely (they must not leak: not outside, and
-//!   not inside either, where every recipient could read them);
-//! - inner (CRLF): the Content-* and MIME-Version fields. A message without Content-Type gets
-//!   [`IMPLICIT_CONTENT_TYPE`], RFC 2045 §5.2's default made explicit and marked with the
-//!   `sealmail-implicit=yes` parameter (RFC 2045 §5: "MIME implementations must ignore any
-//!   parameters whose names they do not recognize"), so [`restore`] can drop it again;
+//! What goes where in a message (SPEC §3, RFC 8551, RFC 9788):
+//!
+//! - outer: the mbox `From ` line, first, as given; then only the fields that delivery and
+//!   display need ([`OUTSIDE_FIELDS`] and `List-*`), in their original order and bytes, the
+//!   Subject as `[...]`. Bcc and Resent-Bcc are dropped entirely (they must not leak: not outside,
+//!   and not inside either, where every recipient could read them);
+//! - inner (CRLF), in the original order: the Content-* and MIME-Version fields, every field that
+//!   is not allowed outside (X-Api-Key, Keywords, Comments, DKIM-Signature, custom fields, ...),
+//!   and with header protection the copies of the user-facing fields ([`PROTECTED_FIELDS`]). A
+//!   message without Content-Type gets [`IMPLICIT_CONTENT_TYPE`], RFC 2045 §5.2's default made
+//!   explicit and marked with the `sealmail-implicit=yes` parameter (RFC 2045 §5: "MIME
+//!   implementations must ignore any parameters whose names they do not recognize"), so
+//!   [`restore`] can drop it again;
 //! - with header protection (RFC 9788, hp="cipher"): the inner Content-Type gets `; hp="cipher"`
-//!   appended, the user-facing fields ([`PROTECTED_FIELDS`]) are copied inside, the outer Subject
-//!   becomes `[...]` (RFC 9788's baseline confidentiality policy; `keep_subject` keeps it), and
-//!   for every user-facing field left outside an `HP-Outer: Name: value` field inside records
-//!   exactly what the outside says, the obscured Subject included. HP-Outer is written for the
-//!   protected fields only, not for trace and other fields (Received, DKIM-Signature, X-*): those
-//!   are not copied inside, so there is no inner value to compare them with, and leaving them out
-//!   keeps the inner header section within [`MAX_HEADER_SECTION`], the limit decrypt reads it with.
-//!   Only the Subject is obscured (SPEC §3); every other outer field stays as it was, since only
-//!   the fields copied inside could be restored from there.
+//!   appended, the outer Subject becomes `[...]` (RFC 9788's baseline confidentiality policy;
+//!   `keep_subject` keeps it), and for every user-facing field left outside an `HP-Outer: Name:
+//!   value` field inside records exactly what the outside says, the obscured Subject included.
+//!   HP-Outer is written for the protected fields only: the other outer fields (Received,
+//!   Return-Path, List-*, ...) have no inner copy to compare them with.
 //!
 //! The round trip (SPEC §3) holds because every change is undone by [`restore`]: the hp parameter
-//! is cut back out, the implicit Content-Type dropped, the inner copies of the protected fields
-//! take the place of the outer ones, and HP-Outer stays inside.
+//! is cut back out, the implicit Content-Type dropped, the inner fields take the place of the
+//! outer copies of the protected fields, and HP-Outer stays inside.
 
 use crate::entity::{to_crlf, to_lf};
 use crate::error::{Error, Result};
 use mail_parser::{HeaderName, HeaderValue, MessageParser};
+use std::borrow::Cow;
 use std::io::{BufRead, Read};
 
 /// Largest header section accepted (SECURITY.md lists this limit), inner or outer.
@@ -55,6 +65,68 @@ pub const PROTECTED_FIELDS: [&str; 9] = [
     "References",
 ];
 
+/// The fields that stay outside, readable on the way (SPEC §3): what delivery and display need.
+/// Every `List-*` field (RFC 2369, RFC 2919) stays outside too, and the Subject as `[...]` unless
+/// it is kept. Every other field is sealed inside only.
+pub const OUTSIDE_FIELDS: [&str; 13] = [
+    "From",
+    "Sender",
+    "To",
+    "Cc",
+    "Reply-To",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Received",
+    "Return-Path",
+    "Auto-Submitted",
+    "Subject",
+];
+
+/// The fields that make an input a mail message (SPEC §3): RFC 5322 §3.6 and §3.6.6-7, the MIME
+/// fields of RFC 2045 §3 and RFC 2183. An input whose header section holds none of these (only
+/// `Build: 42`, `Note: ...`, `https://...`) is text, not a message. Content-* fields other than
+/// these count too (RFC 2045 reserves the prefix).
+pub const MESSAGE_FIELDS: [&str; 24] = [
+    "Date",
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Bcc",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Subject",
+    "Comments",
+    "Keywords",
+    "Resent-Date",
+    "Resent-From",
+    "Resent-Sender",
+    "Resent-To",
+    "Resent-Cc",
+    "Resent-Bcc",
+    "Resent-Message-ID",
+    "Return-Path",
+    "Received",
+    "MIME-Version",
+    "Auto-Submitted",
+];
+
+/// The marker parameter of an inner entity that carries an input that was not a message: its
+/// body is the input, byte for byte, and decrypt writes it back alone (SPEC §3).
+const RAW_INPUT_PARAMETER: &str = "sealmail-input";
+
+/// The inner header section of a text input that was not a message (UTF-8, no NUL).
+pub const RAW_TEXT_HEADER: &str = "Content-Type: text/plain; charset=utf-8; sealmail-input=raw\r\n\
+    Content-Transfer-Encoding: binary\r\n\r\n";
+
+/// The inner header section of any other input that was not a message.
+pub const RAW_DATA_HEADER: &str = "Content-Type: application/octet-stream; sealmail-input=raw\r\n\
+    Content-Transfer-Encoding: binary\r\n\r\n";
+
 /// The field given to an inner entity whose message had no Content-Type (RFC 2045 §5.2: "default
 /// [...] Content-type: text/plain; charset=us-ascii"), marked so that [`restore`] removes it.
 pub const IMPLICIT_CONTENT_TYPE: &str =
@@ -73,8 +145,8 @@ const HP_OUTER: &[u8] = b"HP-Outer: ";
 /// What replaces the outer Subject (RFC 9788 baseline policy: "[...]").
 const OBSCURED_SUBJECT: &[u8] = b"Subject: [...]";
 
-const NOT_A_MESSAGE_HINT: &str = "give an RFC 5322 message (header fields, an empty line, the body); \
-    to encrypt a plain text, compose a message with --from/--to/--subject";
+const NOT_A_MESSAGE_HINT: &str = "with --entity, give a MIME entity (header fields, an empty line, \
+    the body); without it, any input is sealed (text that is not a message as a whole)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineEnding {
@@ -130,7 +202,7 @@ pub fn read_header_section(input: &mut dyn BufRead) -> Result<Vec<u8>> {
             .with_hint("is this a mail message? its header fields must end with an empty line"));
         }
         let line = section.get(start..).unwrap_or_default();
-        if start == 0 && !starts_with_field_name(line) {
+        if start == 0 && !starts_with_field_name(line) && !is_mbox_line(line) {
             return Err(Error::data(
                 "input is not a mail message: it does not start with a header field",
             )
@@ -146,12 +218,117 @@ pub fn read_header_section(input: &mut dyn BufRead) -> Result<Vec<u8>> {
     Ok(section)
 }
 
-/// Does this header section belong to a whole message (any field other than Content-* and
-/// MIME-Version), rather than a bare MIME entity? A section that cannot be read counts as a
+/// The front of an input to encrypt: its header section when it is a message, and what was read
+/// past that section.
+#[derive(Debug, Clone, Default)]
+pub struct Head {
+    /// The header section (an mbox `From ` line included), ending with the empty line when it had
+    /// one. Empty when the input is not a mail message.
+    pub header_section: Vec<u8>,
+    /// The bytes read past the header section: the start of the body (for an input that is not a
+    /// message, the start of the input).
+    pub body_start: Vec<u8>,
+}
+
+impl Head {
+    pub fn is_message(&self) -> bool {
+        !self.header_section.is_empty()
+    }
+}
+
+/// Read the front of an input to encrypt and decide whether it is a mail message (SPEC §3).
+///
+/// The header section is read as Python's email parser reads it: an mbox `From ` line may come
+/// first; the section ends at the empty line (which it includes), at the end of the input, or just
+/// before the first line that is neither a header field nor a continuation (that line starts the
+/// body: RFC 5322's empty line is missing, as in many hand-written and generated messages). The
+/// input is a message when that section parses and holds at least one of [`MESSAGE_FIELDS`] (or a
+/// Content-* field); otherwise everything read is the start of a body. A section larger than
+/// [`MAX_HEADER_SECTION`] is not a message either. Never fails but on a read error.
+pub fn read_head(input: &mut dyn BufRead) -> Result<Head> {
+    let mut read = Vec::new();
+    let mut section_end = None;
+    loop {
+        let start = read.len();
+        // One byte more than allowed, so that "too large" is seen without reading on.
+        let room = (MAX_HEADER_SECTION + 1).saturating_sub(start) as u64;
+        let n = (&mut *input).take(room).read_until(b'\n', &mut read)?;
+        if read.len() > MAX_HEADER_SECTION {
+            break;
+        }
+        let line = read.get(start..).unwrap_or_default();
+        if start > 0 && (line == b"\n" || line == b"\r\n") {
+            // The empty line: it belongs to the header section.
+            section_end = Some(read.len());
+            break;
+        }
+        let header_line = if start == 0 {
+            starts_with_field_name(line) || is_mbox_line(line)
+        } else {
+            starts_with_field_name(line) || line.starts_with(b" ") || line.starts_with(b"\t")
+        };
+        if n == 0 || !header_line {
+            // The end of the input, or a line that starts the body.
+            section_end = Some(start);
+            break;
+        }
+        if !line.ends_with(b"\n") {
+            section_end = Some(read.len());
+            break;
+        }
+    }
+    let is_message = section_end
+        .and_then(|end| read.get(..end))
+        .and_then(|section| parse_fields(section, "header section").ok())
+        .is_some_and(|section| section.fields.iter().any(Field::makes_a_message));
+    let end = match section_end {
+        Some(end) if is_message => end,
+        _ => 0,
+    };
+    let body_start = read.split_off(end);
+    Ok(Head {
+        header_section: read,
+        body_start,
+    })
+}
+
+/// The inner header section for an input that is not a message: the whole input is the body of
+/// a text/plain entity when it is UTF-8 text (no NUL), else of an application/octet-stream one,
+/// `Content-Transfer-Encoding: binary` either way, so every byte (any line ending, no final line
+/// end) passes untouched. `start` is the start of the input; `complete` says it is all of it (a
+/// character cut at the end of a partial start still counts as text). Nothing stays outside.
+pub fn raw_input_split(start: &[u8], complete: bool) -> SplitMessage {
+    let text = memchr::memchr(0, start).is_none()
+        && match std::str::from_utf8(start) {
+            Ok(_) => true,
+            Err(e) => !complete && e.error_len().is_none(),
+        };
+    let header = if text {
+        RAW_TEXT_HEADER
+    } else {
+        RAW_DATA_HEADER
+    };
+    SplitMessage {
+        outer_fields: Vec::new(),
+        inner_header_section: header.as_bytes().to_vec(),
+        body: BodyForm::Binary,
+        line_ending: line_ending_of(start),
+    }
+}
+
+/// The header section without its mbox `From ` line, if it starts with one.
+pub fn without_mbox_line(header_section: &[u8]) -> &[u8] {
+    header_section
+        .get(mbox_line_len(header_section)..)
+        .unwrap_or_default()
+}
+
+/// Does this header section belong to a whole message (an mbox `From ` line, or any field other
+/// than Content-* and MIME-Version), rather than a bare MIME entity? A section that cannot be read counts as a
 /// whole message, so that [`split`] reports what is wrong with it.
 pub fn is_whole_message(header_section: &[u8]) -> bool {
     match parse_fields(header_section, "header section") {
-        Ok(fields) => fields.iter().any(|f| !f.is_content()),
+        Ok(section) => !section.mbox.is_empty() || section.fields.iter().any(|f| !f.is_content()),
         Err(_) => true,
     }
 }
@@ -174,8 +351,8 @@ pub struct Protection {
 
 #[derive(Debug, Clone)]
 pub struct SplitMessage {
-    /// Outer fields (routing and display; no Content-*, MIME-Version or Bcc), each ending in the
-    /// input's line ending; no empty line. Empty for a bare entity.
+    /// Outer fields (the mbox `From ` line, then the allowed fields), each ending in the input's
+    /// line ending; no empty line. Empty for a bare entity and for an input that is not a message.
     pub outer_fields: Vec<u8>,
     /// The inner header section, CRLF canonical, ending with the empty line.
     pub inner_header_section: Vec<u8>,
@@ -186,30 +363,13 @@ pub struct SplitMessage {
 /// Split a whole message's (or a bare entity's) header section. Header protection applies only
 /// to a whole message: a bare entity has no user-facing fields to protect, so it gets no hp.
 pub fn split(header_section: &[u8], protection: Protection) -> Result<SplitMessage> {
-    let fields = parse_fields(header_section, "header section")?;
+    let Section { mbox, fields } = parse_fields(header_section, "header section")?;
     let line_ending = line_ending_of(header_section);
     let eol = line_ending.as_bytes();
     let protect = protection.protect && fields.iter().any(|f| !f.is_content());
     let hide_subject = protect && !protection.keep_subject;
 
-    let mut outer_fields = Vec::new();
-    let mut hp_outer: Vec<Vec<u8>> = Vec::new();
-    for field in fields.iter().filter(|f| !f.is_content() && !f.is_bcc()) {
-        let mut line = if hide_subject && field.is("Subject") {
-            OBSCURED_SUBJECT.to_vec()
-        } else {
-            field.raw.to_vec()
-        };
-        if !line.ends_with(b"\n") {
-            // Only the last field of a section without an empty line can lack its line end.
-            line.extend_from_slice(eol);
-        }
-        outer_fields.extend_from_slice(&line);
-        if protect && field.is_protected() {
-            hp_outer.push(line);
-        }
-    }
-
+    let mut outer_fields = mbox.to_vec();
     let mut inner = Vec::new();
     // hp="cipher" goes on the first Content-Type (RFC 9788 §2.1); `true` when there is none to add.
     let mut hp_pending = protect;
@@ -221,7 +381,31 @@ pub fn split(header_section: &[u8], protection: Protection) -> Result<SplitMessa
         }
         inner.extend_from_slice(b"\r\n");
     }
-    for field in fields.iter().filter(|f| f.is_content()) {
+    // Inside, in the original order: what describes the entity, what may not be seen outside,
+    // and (protected) the user-facing fields, each outer field recorded by an HP-Outer field in
+    // its place, so that decrypt puts every field back where it was.
+    for field in fields.iter().filter(|f| !f.is_bcc()) {
+        if field.stays_outside() && !field.is_content() {
+            let mut line = if hide_subject && field.is("Subject") {
+                OBSCURED_SUBJECT.to_vec()
+            } else {
+                field.raw.to_vec()
+            };
+            if !line.ends_with(b"\n") {
+                // Only the last field of a section without an empty line can lack its line end.
+                line.extend_from_slice(eol);
+            }
+            outer_fields.extend_from_slice(&line);
+            if !protect {
+                continue;
+            }
+            if field.is_protected() {
+                inner.extend_from_slice(&crlf_field(field.raw));
+            }
+            inner.extend_from_slice(HP_OUTER);
+            inner.extend_from_slice(&crlf_field(&line));
+            continue;
+        }
         let mut line = crlf_field(field.raw);
         if hp_pending && field.is("Content-Type") {
             // Insert before the field's final CRLF, after any folding.
@@ -231,22 +415,13 @@ pub fn split(header_section: &[u8], protection: Protection) -> Result<SplitMessa
         }
         inner.extend_from_slice(&line);
     }
-    if protect {
-        for field in fields.iter().filter(|f| f.is_protected()) {
-            inner.extend_from_slice(&crlf_field(field.raw));
-        }
-        for line in &hp_outer {
-            inner.extend_from_slice(HP_OUTER);
-            inner.extend_from_slice(&crlf_field(line));
-        }
-    }
     inner.extend_from_slice(b"\r\n");
     if inner.len() > MAX_HEADER_SECTION {
         return Err(Error::data(format!(
             "the protected header section would be larger than {} KiB",
             MAX_HEADER_SECTION / 1024
         ))
-        .with_hint("the user-facing header fields (To, Cc, References, ...) are too long"));
+        .with_hint("the header fields sealed inside (To, Cc, References, X-*, ...) are too long"));
     }
 
     Ok(SplitMessage {
@@ -262,30 +437,58 @@ pub struct Restored {
     /// The restored header section in the output's line ending, ending with the empty line.
     pub header_section: Vec<u8>,
     pub body: BodyForm,
+    /// The inner entity carries an input that was not a message ([`raw_input_split`]): its body
+    /// alone, byte for byte, is what went in.
+    pub raw_input: bool,
 }
 
-/// Rebuild a message from the envelope's outer header section (as received; `None` for DER/PEM
-/// input or `--entity`) and the decrypted inner header section (CRLF).
+/// Rebuild a message from the envelope's outer header section (as received; empty for DER/PEM
+/// input; `None` for `--entity`) and the decrypted inner header section (CRLF).
 ///
-/// With an outer section: the outer fields minus its Content-* and MIME-Version (those describe
-/// the S/MIME part), then the inner Content-* and MIME-Version fields. Other inner fields are not
-/// taken, with one exception: when the inner Content-Type says hp="cipher", the inner copies of
-/// the [`PROTECTED_FIELDS`] replace every outer field of those names (in the place of the first
-/// outer one; RFC 9788: the protected header fields are the ones to show), and the hp parameter
-/// is removed. HP-Outer fields are never copied out. The Content-Type sealmail added to a message
-/// that had none ([`IMPLICIT_CONTENT_TYPE`]) is dropped.
+/// With an outer section: its mbox `From ` line, then its fields but Content-* and MIME-Version
+/// (those describe the S/MIME part), with the inner fields (but HP-Outer) put in:
 ///
-/// Without one (`--entity`, DER, PEM): the inner header section exactly as the sender made it,
-/// hp parameter and HP-Outer fields included, only converted to the output line ending.
+/// - when the inner Content-Type says hp="cipher" (RFC 9788: the inner fields are the ones to
+///   show), the inner fields take the place of the first outer protected field
+///   ([`PROTECTED_FIELDS`]), every other outer protected field is left out (the inner copies are
+///   authoritative), and an outer field that is an exact copy of an inner one is left out (other
+///   agents copy more than sealmail does); the hp parameter is removed; an HP-Outer field of an
+///   unprotected field stands for the outer field it records, in its place: the outer field
+///   itself when it is still there, the record when it is not (DER and PEM have no outside);
+/// - otherwise the inner fields follow the outer ones, but for inner fields whose name is
+///   outside too (another agent's copies of the outer fields).
+///
+/// The Content-Type sealmail added to a message that had none ([`IMPLICIT_CONTENT_TYPE`]) is
+/// dropped. Fields that a relay added outside (Received, ...) stay.
+///
+/// Without one (`--entity`): the inner header section exactly as the sender made it, hp
+/// parameter and HP-Outer fields included, only converted to the output line ending.
 pub fn restore(
     outer_header_section: Option<&[u8]>,
     inner_header_section: &[u8],
     line_ending: LineEnding,
 ) -> Result<Restored> {
-    let inner = parse_fields(inner_header_section, "decrypted header section")?;
+    let Section {
+        mbox: inner_mbox,
+        fields: inner,
+    } = parse_fields(inner_header_section, "decrypted header section")?;
     let body = body_form(&inner);
+    let content_type = inner.iter().position(|f| f.is("Content-Type"));
+    let parameter = |name: &str, value: &str| {
+        content_type
+            .and_then(|i| inner.get(i))
+            .is_some_and(|f| f.parameter_is(name, value))
+    };
+    let (hp_cipher, implicit) = (
+        parameter("hp", "cipher"),
+        parameter(IMPLICIT_PARAMETER, "yes"),
+    );
+    let raw_input = parameter(RAW_INPUT_PARAMETER, "raw");
     let mut out = Vec::with_capacity(inner_header_section.len() + 1024);
     let Some(outer_section) = outer_header_section else {
+        if !inner_mbox.is_empty() {
+            push_field(&mut out, inner_mbox, line_ending);
+        }
         for field in &inner {
             push_field(&mut out, field.raw, line_ending);
         }
@@ -293,61 +496,89 @@ pub fn restore(
         return Ok(Restored {
             header_section: out,
             body,
+            raw_input,
         });
     };
-    let outer = parse_fields(outer_section, "message header section")?;
+    let outer = if outer_section.is_empty() {
+        Section {
+            mbox: b"",
+            fields: Vec::new(),
+        }
+    } else {
+        parse_fields(outer_section, "message header section")?
+    };
+    let outer_fields: Vec<&Field<'_>> = outer.fields.iter().filter(|f| !f.is_content()).collect();
 
-    let content_type = inner.iter().position(|f| f.is("Content-Type"));
-    let (hp_cipher, implicit) = content_type
-        .and_then(|i| inner.get(i))
-        .map(|f| {
-            (
-                f.parameter_is("hp", "cipher"),
-                f.parameter_is(IMPLICIT_PARAMETER, "yes"),
-            )
-        })
-        .unwrap_or((false, false));
-
-    // Which protected names have had their inner fields written already.
-    let mut written = [false; PROTECTED_FIELDS.len()];
-    for field in outer.iter().filter(|f| !f.is_content()) {
-        match protected_index(field.name).filter(|_| hp_cipher) {
-            Some(index) => {
-                if !written[index] {
-                    written[index] = true;
-                    let name = field.name;
-                    for copy in inner.iter().filter(|f| f.name.eq_ignore_ascii_case(name)) {
-                        push_field(&mut out, copy.raw, line_ending);
+    // The inner fields as they are to be shown, with the outer fields recorded by HP-Outer in
+    // their places (hp="cipher"; only the outer field itself is shown, as received).
+    let mut shown: Vec<Cow<'_, [u8]>> = Vec::with_capacity(inner.len() + outer_fields.len());
+    // Outer fields already shown or stood in for: the protected ones (the inner copies are
+    // authoritative) and exact copies of inner fields (other agents copy more than sealmail).
+    let mut used: Vec<bool> = outer_fields
+        .iter()
+        .map(|o| hp_cipher && (o.is_protected() || inner.iter().any(|i| i.same_as(o))))
+        .collect();
+    for (index, field) in inner.iter().enumerate() {
+        if field.is("HP-Outer") {
+            let recorded = hp_cipher.then(|| field.recorded_field()).flatten();
+            let matching = recorded.as_ref().and_then(|(name, value)| {
+                outer_fields.iter().enumerate().position(|(i, o)| {
+                    !used.get(i).copied().unwrap_or(true)
+                        && o.name.eq_ignore_ascii_case(name)
+                        && to_crlf(o.value()).trim_ascii() == value.as_slice()
+                })
+            });
+            match (matching, recorded) {
+                (Some(i), _) => {
+                    if let (Some(u), Some(o)) = (used.get_mut(i), outer_fields.get(i)) {
+                        *u = true;
+                        shown.push(Cow::Borrowed(o.raw));
                     }
                 }
+                // Not outside (DER and PEM have no outside): the record says what it was.
+                (None, Some((name, _))) if protected_index(name).is_none() => {
+                    shown.push(Cow::Borrowed(field.value().trim_ascii_start()));
+                }
+                (None, _) => {}
             }
-            None => push_field(&mut out, field.raw, line_ending),
+            continue;
         }
-    }
-    if hp_cipher {
-        // Protected fields the outside lost (or never showed): the inside is authoritative.
-        for field in &inner {
-            if protected_index(field.name).is_some_and(|i| !written[i]) {
-                push_field(&mut out, field.raw, line_ending);
-            }
-        }
-    }
-    for (index, field) in inner.iter().enumerate().filter(|(_, f)| f.is_content()) {
         if Some(index) == content_type {
             if implicit {
                 continue;
             }
             if hp_cipher {
-                push_field(&mut out, &field.without_parameter("hp"), line_ending);
+                shown.push(Cow::Owned(field.without_parameter("hp")));
                 continue;
             }
         }
+        if !hp_cipher
+            && !field.is_content()
+            && outer_fields
+                .iter()
+                .any(|o| o.name.eq_ignore_ascii_case(field.name))
+        {
+            continue;
+        }
+        shown.push(Cow::Borrowed(field.raw));
+    }
+
+    if !outer.mbox.is_empty() {
+        push_field(&mut out, outer.mbox, line_ending);
+    }
+    // Fields a relay added on the way (Received, ...) go on top, where relays put them; without
+    // hp, every outer field is shown before the inner ones.
+    for (field, _) in outer_fields.iter().zip(&used).filter(|(_, used)| !**used) {
         push_field(&mut out, field.raw, line_ending);
+    }
+    for line in &shown {
+        push_field(&mut out, line, line_ending);
     }
     out.extend_from_slice(line_ending.as_bytes());
     Ok(Restored {
         header_section: out,
         body,
+        raw_input,
     })
 }
 
@@ -383,6 +614,36 @@ impl Field<'_> {
 
     fn is_protected(&self) -> bool {
         protected_index(self.name).is_some()
+    }
+
+    /// Allowed outside (SPEC §3): delivery and display need it. Bcc never is.
+    fn stays_outside(&self) -> bool {
+        OUTSIDE_FIELDS.iter().any(|n| self.is(n))
+            || self
+                .name
+                .get(..5)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"list-"))
+    }
+
+    /// A field of RFC 5322 or the MIME RFCs: one of these makes a header section a message's.
+    fn makes_a_message(&self) -> bool {
+        MESSAGE_FIELDS.iter().any(|n| self.is(n)) || self.is_content()
+    }
+
+    /// The field an HP-Outer field records (RFC 9788 §2.2: `HP-Outer: Name: value`): its name
+    /// and its value in CRLF form without surrounding blanks.
+    fn recorded_field(&self) -> Option<(&[u8], Vec<u8>)> {
+        let value = self.value().trim_ascii_start();
+        let colon = memchr::memchr(b':', value)?;
+        let name = value.get(..colon)?.trim_ascii_end();
+        let recorded = to_crlf(value.get(colon + 1..)?).trim_ascii().to_vec();
+        Some((name, recorded))
+    }
+
+    /// The same field (name and value; line ends aside) as `other`.
+    fn same_as(&self, other: &Field<'_>) -> bool {
+        self.name.eq_ignore_ascii_case(other.name)
+            && to_crlf(self.value()).trim_ascii() == to_crlf(other.value()).trim_ascii()
     }
 
     fn value(&self) -> &[u8] {
@@ -473,19 +734,56 @@ fn protected_index(name: &[u8]) -> Option<usize> {
         .position(|p| name.eq_ignore_ascii_case(p.as_bytes()))
 }
 
+/// A header section read into fields, borrowed from it.
+struct Section<'a> {
+    /// The mbox `From ` line in front of the fields, as given (empty when there is none).
+    mbox: &'a [u8],
+    fields: Vec<Field<'a>>,
+}
+
+/// The length of the mbox `From ` line at the front of `section` (0 when there is none).
+fn mbox_line_len(section: &[u8]) -> usize {
+    let end = memchr::memchr(b'\n', section).map_or(section.len(), |lf| lf + 1);
+    match section.get(..end) {
+        Some(line) if is_mbox_line(line) => end,
+        _ => 0,
+    }
+}
+
+/// Is this line an mbox envelope line, as mbox files and procmail hand a message over
+/// (`From sender@example.org Fri Apr  6 16:46:09 2001`)? The sender, then the weekday of an
+/// asctime date: a sentence that starts with "From " is not taken for one.
+fn is_mbox_line(line: &[u8]) -> bool {
+    const WEEKDAYS: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    let Some(rest) = line.strip_prefix(b"From ") else {
+        return false;
+    };
+    let sender_len = rest.iter().take_while(|b| !b.is_ascii_whitespace()).count();
+    let after = rest.get(sender_len..).unwrap_or_default();
+    let date = after.trim_ascii_start();
+    sender_len > 0
+        && date.len() < after.len()
+        && WEEKDAYS.iter().any(|w| {
+            date.get(..3).is_some_and(|d| d.eq_ignore_ascii_case(w)) && date.get(3) == Some(&b' ')
+        })
+        && date.iter().any(u8::is_ascii_digit)
+}
+
 /// Read a header section (with or without its empty line) into fields.
 ///
 /// mail-parser delimits the fields; every one is read as raw text, whose end is exactly the end
 /// of the field (a Content-Type is taken apart later, on its own). Then the fields must tile the
 /// section from its first byte to the empty line: mail-parser skips what it cannot read (a line
 /// without a colon, a leading space), and here that is an error naming the line.
-fn parse_fields<'a>(section: &'a [u8], what: &str) -> Result<Vec<Field<'a>>> {
-    if section.len() > MAX_HEADER_SECTION {
+/// An mbox `From ` line in front of the fields is taken aside.
+fn parse_fields<'a>(whole: &'a [u8], what: &str) -> Result<Section<'a>> {
+    if whole.len() > MAX_HEADER_SECTION {
         return Err(Error::data(format!(
             "the {what} is larger than {} KiB",
             MAX_HEADER_SECTION / 1024
         )));
     }
+    let (mbox, section) = whole.split_at(mbox_line_len(whole));
     // A non-empty header map makes mail-parser use it (and the default, raw) for every field.
     let parser = MessageParser::new()
         .header_raw(HeaderName::ContentType)
@@ -513,10 +811,10 @@ fn parse_fields<'a>(section: &'a [u8], what: &str) -> Result<Vec<Field<'a>>> {
             .filter(|n| !n.is_empty() && n.iter().all(|&b| (33..=126).contains(&b) && b != b':'));
         let raw = section.get(start..end);
         let (Some(colon), Some(name), Some(raw), true) = (colon, name, raw, start == cursor) else {
-            return Err(not_a_field(section, cursor, what));
+            return Err(not_a_field(whole, mbox.len() + cursor, what));
         };
         if section.get(colon) != Some(&b':') {
-            return Err(not_a_field(section, cursor, what));
+            return Err(not_a_field(whole, mbox.len() + cursor, what));
         }
         let line_end = if raw.ends_with(b"\r\n") {
             2
@@ -533,9 +831,9 @@ fn parse_fields<'a>(section: &'a [u8], what: &str) -> Result<Vec<Field<'a>>> {
     }
     let rest = section.get(cursor..).unwrap_or_default();
     if fields.is_empty() || !(rest.is_empty() || rest == b"\n" || rest == b"\r\n") {
-        return Err(not_a_field(section, cursor, what));
+        return Err(not_a_field(whole, mbox.len() + cursor, what));
     }
-    Ok(fields)
+    Ok(Section { mbox, fields })
 }
 
 fn not_a_field(section: &[u8], offset: usize, what: &str) -> Error {
@@ -620,7 +918,7 @@ mod tests {
             &b"\x89PNG\r\n\x1a\n\0\0"[..],
             b"",
             b"\nbody",
-            b"From sender Mon Jan 1\n",
+            b"From the team: hello\n",
         ] {
             let err = read_header_section(&mut &input[..]).unwrap_err();
             assert_eq!(err.kind(), Kind::Data, "{input:?}");
@@ -631,6 +929,134 @@ mod tests {
             );
             assert!(err.hint().is_some());
         }
+    }
+
+    /// (input, is a message, header section length) for [`read_head`].
+    const HEADS: [(&[u8], bool, usize); 14] = [
+        (b"Note: db password is hunter2\n", false, 0),
+        (
+            b"Build: 42\nStatus: failed\nDeploy-Token: s3cr3t\n",
+            false,
+            0,
+        ),
+        (b"https://ci.example.org/job?token=abc\n", false, 0),
+        (b"build failed\nsee the log\n", false, 0),
+        (b"", false, 0),
+        (b"\x89PNG\r\n\x1a\n\0", false, 0),
+        (b" From: a\n\nbody", false, 0),
+        (b"From the team: hello\nTo: x\n\n", false, 0),
+        (b"X-Api-Key: k\nTo: b@example.org\n\nbody\n", true, 32),
+        (b"Subject: x\r\n\r\nbody", true, 14),
+        (b"Subject: x\nthe text starts here\n\nmore\n", true, 11),
+        (
+            b"From MAILER-DAEMON Fri Apr 06 16:46:09 2001\nTo: b\n\n",
+            true,
+            51,
+        ),
+        (b"content-type: text/plain\n\nbody", true, 26),
+        (b"To: b@example.org\nno colon\n", true, 18),
+    ];
+
+    #[test]
+    fn read_head_takes_only_a_header_section_with_a_message_field_for_a_message() {
+        for (input, is_message, len) in HEADS {
+            let mut reader = std::io::BufReader::with_capacity(3, input);
+            let head = read_head(&mut reader).unwrap();
+            let mut rest = Vec::new();
+            reader.read_to_end(&mut rest).unwrap();
+            let name = String::from_utf8_lossy(input);
+            assert_eq!(head.is_message(), is_message, "{name}");
+            assert_eq!(head.header_section.len(), len, "{name}");
+            assert_eq!(
+                [&head.header_section[..], &head.body_start, &rest].concat(),
+                input,
+                "{name}: nothing lost or read twice"
+            );
+        }
+    }
+
+    #[test]
+    fn more_field_lines_than_a_header_section_may_hold_are_text() {
+        let input = b"Status: x\n".repeat(MAX_HEADER_SECTION / 10 + 1);
+        let mut reader = &input[..];
+        let head = read_head(&mut reader).unwrap();
+        assert!(!head.is_message());
+        assert_eq!([&head.body_start[..], reader].concat(), input);
+    }
+
+    #[test]
+    fn an_mbox_line_needs_a_sender_and_a_date() {
+        for line in [
+            &b"From MAILER-DAEMON Fri Apr 06 16:46:09 2001\n"[..],
+            b"From a@example.org  Sun Nov 26 21:40:36 2004\r\n",
+            b"From - Mon Jan  1 00:00:00 2024",
+        ] {
+            assert!(is_mbox_line(line), "{}", String::from_utf8_lossy(line));
+        }
+        for line in [
+            &b"From: a@example.org\n"[..],
+            b"From the team: Monday 5\n",
+            b"From a@example.org\n",
+            b"From  Mon Jan 1 2024\n",
+            b"From a Mon\n",
+        ] {
+            assert!(!is_mbox_line(line), "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn raw_input_is_text_when_its_start_is_utf8_without_nul() {
+        let text = raw_input_split("grüße\r\n".as_bytes(), true);
+        assert_eq!(text.inner_header_section, RAW_TEXT_HEADER.as_bytes());
+        assert_eq!(
+            (text.body, text.line_ending),
+            (BodyForm::Binary, LineEnding::CrLf)
+        );
+        assert!(text.outer_fields.is_empty());
+        // A character cut at the end of the read-ahead is still text; at the end of the input not.
+        let cut = &"ü".as_bytes()[..1];
+        assert_eq!(
+            raw_input_split(cut, false).inner_header_section,
+            RAW_TEXT_HEADER.as_bytes()
+        );
+        for data in [cut, b"a\0b", b"\xff"] {
+            assert_eq!(
+                raw_input_split(data, true).inner_header_section,
+                RAW_DATA_HEADER.as_bytes()
+            );
+        }
+        let r = restore(None, RAW_DATA_HEADER.as_bytes(), LineEnding::Lf).unwrap();
+        assert!(r.raw_input && r.body == BodyForm::Binary);
+        let r = restore(
+            Some(b"MIME-Version: 1.0\n\n"),
+            RAW_TEXT_HEADER.as_bytes(),
+            LineEnding::Lf,
+        );
+        assert!(r.unwrap().raw_input);
+    }
+
+    #[test]
+    fn fields_added_in_transit_go_on_top_and_the_rest_keep_their_places() {
+        let section = b"From MAILER-DAEMON Fri Apr 06 16:46:09 2001\nReturn-Path: <a>\n\
+X-Api-Key: k\nReceived: by first\nFrom: a\nX-Other: o\nSubject: s\nList-Id: <l>\n\n";
+        let s = split(section, PROTECT).unwrap();
+        assert_eq!(
+            text(&s.outer_fields),
+            "From MAILER-DAEMON Fri Apr 06 16:46:09 2001\nReturn-Path: <a>\nReceived: by first\n\
+From: a\nSubject: [...]\nList-Id: <l>\n"
+        );
+        let outer = [
+            b"From MAILER-DAEMON Fri Apr 06 16:46:09 2001\nReceived: by relay\n",
+            &s.outer_fields[44..],
+            b"MIME-Version: 1.0\nContent-Type: application/pkcs7-mime\n\n",
+        ]
+        .concat();
+        let r = restore(Some(&outer), &s.inner_header_section, LineEnding::Lf).unwrap();
+        assert_eq!(
+            text(&r.header_section),
+            "From MAILER-DAEMON Fri Apr 06 16:46:09 2001\nReceived: by relay\nReturn-Path: <a>\n\
+X-Api-Key: k\nReceived: by first\nFrom: a\nX-Other: o\nSubject: s\nList-Id: <l>\n\n"
+        );
     }
 
     #[test]
@@ -684,14 +1110,16 @@ Content-Type: text/plain;\n charset=utf-8\nX-Mailer: m\n\n";
         assert_eq!(
             text(&s.outer_fields),
             "Received: from x\n\tby y\nFrom: A <a@example.org>\nTo: b@example.org\n\
-Subject: [...]\nX-Mailer: m\n"
+Subject: [...]\n"
         );
         assert_eq!(
             text(&s.inner_header_section),
-            "MIME-Version: 1.0\r\nContent-Type: text/plain;\r\n charset=utf-8; hp=\"cipher\"\r\n\
-From: A <a@example.org>\r\nTo: b@example.org\r\nSubject: Quarterly\r\n numbers\r\n\
-HP-Outer: From: A <a@example.org>\r\nHP-Outer: To: b@example.org\r\n\
-HP-Outer: Subject: [...]\r\n\r\n"
+            "HP-Outer: Received: from x\r\n\tby y\r\n\
+From: A <a@example.org>\r\nHP-Outer: From: A <a@example.org>\r\n\
+To: b@example.org\r\nHP-Outer: To: b@example.org\r\n\
+Subject: Quarterly\r\n numbers\r\nHP-Outer: Subject: [...]\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/plain;\r\n charset=utf-8; hp=\"cipher\"\r\n\
+X-Mailer: m\r\n\r\n"
         );
         assert_eq!(s.body, BodyForm::Text);
         assert_eq!(s.line_ending, LineEnding::Lf);
@@ -739,7 +1167,7 @@ HP-Outer: Subject: [...]\r\n\r\n"
     fn the_hp_parameter_is_cut_cleanly_wherever_it_is() {
         let section =
             b"Content-Type: multipart/mixed; hp=\"cipher\"; boundary=\"a;hp=x\" (c;d)\r\n\r\n";
-        let fields = parse_fields(section, "t").unwrap();
+        let fields = parse_fields(section, "t").unwrap().fields;
         assert!(fields[0].parameter_is("hp", "cipher"));
         assert_eq!(
             text(&fields[0].without_parameter("hp")),

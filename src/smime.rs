@@ -457,7 +457,7 @@ fn open_mime<'a>(mut input: Box<dyn BufRead + 'a>) -> Result<OpenedEnvelope<'a>>
         return Err(empty_input());
     }
     let line_ending = crate::message::line_ending_of(&header_section);
-    let encoding = check_smime_headers(&header_section)?;
+    let encoding = check_smime_headers(crate::message::without_mbox_line(&header_section))?;
     let cms: Box<dyn Read + 'a> = match encoding {
         Encoding::Base64 => Box::new(Base64Reader::new(input, None)),
         Encoding::Raw => {

@@ -170,11 +170,16 @@ fn exit_65_for_input_that_is_not_s_mime() {
     assert_fails(&decrypt(&key, broken), 65, "base64");
 }
 
+/// Without --entity, binary input is sealed whole (tests/leaks.rs); an entity must be one.
 #[test]
-fn exit_65_for_binary_garbage_to_encrypt() {
+fn exit_65_for_binary_garbage_given_as_an_entity() {
     let mut cmd = sealmail();
-    cmd.args(["encrypt", "-r", &alice_crt()]);
-    assert_fails(&run(cmd, b"\x00\x9f\x92\x96 not a message"), 65, "");
+    cmd.args(["encrypt", "--entity", "-r", &alice_crt()]);
+    assert_fails(
+        &run(cmd, b"\x00\x9f\x92\x96 not a message"),
+        65,
+        "not a mail message",
+    );
 }
 
 /// Flip one byte counted from the end of the DER: the tag is the last 16 bytes, after its

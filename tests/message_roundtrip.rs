@@ -41,6 +41,24 @@ const PROTECTED: [&str; 9] = [
     "References",
 ];
 
+/// SPEC §3's allowlist of fields that stay outside (and every `List-*`), written out again for
+/// the same reason.
+const OUTSIDE: [&str; 13] = [
+    "From",
+    "Sender",
+    "To",
+    "Cc",
+    "Reply-To",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Received",
+    "Return-Path",
+    "Auto-Submitted",
+    "Subject",
+];
+
 const PROTECT: Protection = Protection {
     protect: true,
     keep_subject: false,
@@ -86,6 +104,9 @@ impl Field {
     }
     fn is_bcc(&self) -> bool {
         self.is("bcc") || self.is("resent-bcc")
+    }
+    fn stays_outside(&self) -> bool {
+        OUTSIDE.iter().any(|n| self.is(n)) || self.name.to_ascii_lowercase().starts_with("list-")
     }
 }
 
@@ -171,8 +192,10 @@ struct Trip {
 fn round_trip(input: &[u8], protection: Protection) -> Trip {
     // encrypt: read the header section through a small buffer; the body is what is left.
     let mut reader = BufReader::with_capacity(7, input);
-    let section = message::read_header_section(&mut reader).unwrap();
-    let mut body = Vec::new();
+    let head = message::read_head(&mut reader).unwrap();
+    assert!(head.is_message());
+    let section = head.header_section;
+    let mut body = head.body_start;
     reader.read_to_end(&mut body).unwrap();
     assert_eq!(
         [&section[..], &body[..]].concat(),
@@ -218,9 +241,30 @@ fn round_trip(input: &[u8], protection: Protection) -> Trip {
     }
 }
 
-/// SPEC §3: same header fields (name, value, count), byte-identical body; only Content-* and
-/// MIME-Version may move after the others. Bcc is the one field that must not come back.
+/// SPEC §3: same header fields (name, value, count), byte-identical body. With header
+/// protection every field comes back in its place; without it (other agents' messages), the
+/// inner fields come after the outer ones. Bcc is the one field that must not come back.
 fn assert_round_trip(name: &str, trip: &Trip, le: LineEnding) {
+    if trip
+        .split
+        .inner_header_section
+        .windows(8)
+        .any(|w| w == b"HP-Outer")
+    {
+        let original: Vec<Field> = fields(&trip.section)
+            .into_iter()
+            .filter(|f| !f.is_bcc())
+            .collect();
+        assert_eq!(
+            fields(&trip.restored.header_section),
+            original,
+            "{name}: every field in its place"
+        );
+    }
+    assert_same_fields(name, trip, le);
+}
+
+fn assert_same_fields(name: &str, trip: &Trip, le: LineEnding) {
     let original: Vec<Field> = fields(&trip.section)
         .into_iter()
         .filter(|f| !f.is_bcc())
@@ -230,7 +274,19 @@ fn assert_round_trip(name: &str, trip: &Trip, le: LineEnding) {
         original.iter().partition(|f| f.is_content());
     let (rest_content, rest_other): (Vec<_>, Vec<_>) =
         restored.iter().partition(|f| f.is_content());
-    assert_eq!(rest_other, orig_other, "{name}: non-content fields");
+    let sorted = |fields: &[&Field]| {
+        let mut v: Vec<(String, Vec<u8>)> = fields
+            .iter()
+            .map(|f| (f.name.to_ascii_lowercase(), f.value.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(&rest_other),
+        sorted(&orig_other),
+        "{name}: non-content fields"
+    );
     assert_eq!(rest_content, orig_content, "{name}: content fields");
     assert_eq!(trip.restored_body, trip.body, "{name}: body");
     assert_eq!(trip.restored.body, trip.split.body, "{name}: body form");
@@ -249,11 +305,12 @@ fn assert_round_trip(name: &str, trip: &Trip, le: LineEnding) {
         LineEnding::CrLf => assert_eq!(crlfs, lfs, "{name}: bare LF in CRLF output"),
     }
 
-    // Where the original keeps Content-* last and has a body, the whole message comes back.
+    // Where the original keeps the sealed fields after the outside ones and has a body, the
+    // whole message comes back.
     let content_last = original
         .iter()
-        .skip_while(|f| !f.is_content())
-        .all(Field::is_content);
+        .skip_while(|f| !f.is_content() && f.stays_outside())
+        .all(|f| !f.stays_outside());
     let has_bcc = fields(&trip.section).len() != original.len();
     let has_empty_line = trip.section.ends_with(&[eol, eol].concat());
     if content_last && !has_bcc && has_empty_line {
@@ -289,10 +346,10 @@ fn every_fixture_round_trips_without_header_protection_and_with_kept_subject() {
         ] {
             let trip = round_trip(&input, protection);
             assert_round_trip(&format!("{name} {protection:?}"), &trip, le);
-            // Without hiding, the outer fields are the original ones, byte for byte.
+            // Without hiding, the outer fields are the allowed ones, byte for byte.
             let original: Vec<Field> = fields(&trip.section)
                 .into_iter()
-                .filter(|f| !f.is_content() && !f.is_bcc())
+                .filter(|f| !f.is_content() && f.stays_outside())
                 .collect();
             assert_eq!(
                 fields(&trip.split.outer_fields),
@@ -311,11 +368,11 @@ fn header_protection_writes_what_rfc_9788_asks() {
         let outer = fields(&trip.split.outer_fields);
         let inner = fields(&trip.split.inner_header_section);
 
-        // Content-* and MIME-Version only inside; everything else (but Bcc) outside, in order.
-        assert!(outer.iter().all(|f| !f.is_content()), "{name}");
+        // Only the allowed fields outside, in order; everything else (but Bcc) inside only.
+        assert!(outer.iter().all(|f| f.stays_outside()), "{name}");
         let kept: Vec<&str> = original
             .iter()
-            .filter(|f| !f.is_content() && !f.is_bcc())
+            .filter(|f| !f.is_content() && f.stays_outside())
             .map(|f| f.name.as_str())
             .collect();
         assert_eq!(
@@ -344,6 +401,10 @@ fn header_protection_writes_what_rfc_9788_asks() {
             .collect();
         let mut expected_hp_outer = Vec::new();
         for f in &outer {
+            // Inside, values are CRLF.
+            let mut record = format!(" {}:", f.name).into_bytes();
+            record.extend_from_slice(&to_crlf(&f.value));
+            expected_hp_outer.push(record);
             if !PROTECTED.iter().any(|p| f.is(p)) {
                 assert!(
                     named(&inner, &f.name).is_empty(),
@@ -352,10 +413,6 @@ fn header_protection_writes_what_rfc_9788_asks() {
                 );
                 continue;
             }
-            // Inside, values are CRLF.
-            let mut record = format!(" {}:", f.name).into_bytes();
-            record.extend_from_slice(&to_crlf(&f.value));
-            expected_hp_outer.push(record);
             if !f.is("subject") {
                 let copies = named(&inner, &f.name);
                 assert!(
@@ -366,6 +423,21 @@ fn header_protection_writes_what_rfc_9788_asks() {
             }
         }
         assert_eq!(hp_outer, expected_hp_outer, "{name}: HP-Outer");
+        // Every other field but Bcc is inside, byte for byte (in CRLF).
+        for f in original
+            .iter()
+            .filter(|f| !f.stays_outside() && !f.is_bcc())
+        {
+            let inside = named(&inner, &f.name);
+            let expected = to_crlf(&f.value);
+            assert!(
+                inside
+                    .iter()
+                    .any(|i| i.value == expected || f.is("content-type")),
+                "{name}: {} sealed inside",
+                f.name
+            );
+        }
     }
 }
 
