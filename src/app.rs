@@ -21,6 +21,8 @@ pub enum Request {
     Keygen(KeygenRequest),
     Inspect(InspectRequest),
     NeomuttIndex(NeomuttIndexRequest),
+    Sign(SignRequest),
+    Verify(VerifyRequest),
 }
 
 pub struct EncryptRequest {
@@ -99,6 +101,8 @@ pub fn run(request: Request) -> Result<()> {
         Request::Keygen(r) => run_keygen(r),
         Request::Inspect(r) => run_inspect(r),
         Request::NeomuttIndex(r) => run_neomutt_index(r),
+        Request::Sign(r) => run_sign(r),
+        Request::Verify(r) => run_verify(r),
     }
 }
 
@@ -726,6 +730,146 @@ fn run_neomutt_index(request: NeomuttIndexRequest) -> Result<()> {
 }
 
 use std::io::Write as _;
+
+// ---------------------------------------------------------------------------------------------
+// sign and verify
+
+pub struct SignRequest {
+    pub input: Option<PathBuf>,
+    pub identity: PathBuf,
+    pub cert: Option<PathBuf>,
+    pub chain: Option<PathBuf>,
+    pub opaque: bool,
+    pub pss: bool,
+    pub passphrase: PassphraseFrom,
+    pub output: Option<PathBuf>,
+}
+
+pub struct VerifyRequest {
+    pub input: Option<PathBuf>,
+    pub ca: Vec<PathBuf>,
+    pub keyring: Option<PathBuf>,
+    pub import: bool,
+    pub allow_untrusted: bool,
+    pub output: Option<PathBuf>,
+}
+
+fn run_sign(request: SignRequest) -> Result<()> {
+    use crate::cms::signed::Signer;
+    use crate::keys::signature::RsaPadding;
+    let input_path = named(&request.input);
+    if input_path.is_none() && request.passphrase == PassphraseFrom::Fd(0) {
+        return Err(
+            Error::usage("stdin cannot carry both the message and the passphrase")
+                .with_hint("give the message as a file when using --passphrase-fd 0"),
+        );
+    }
+    if input_path.is_none() && request.identity.as_os_str() == "-" {
+        return Err(stdin_twice("the identity"));
+    }
+    let mut passphrases = Passphrases {
+        from: request.passphrase.clone(),
+        cached: None,
+    };
+    let mut identity = load_identity(&request.identity, &mut passphrases)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::config("no private key to sign with"))?;
+    let source = request.identity.display().to_string();
+    let mut candidates = match &request.cert {
+        Some(path) => read_certificates(path)?,
+        None => {
+            let mut found = sio::read_small_file(&request.identity, 1 << 20)
+                .ok()
+                .and_then(|bytes| keys::trust::certificates_from_bytes(&bytes).ok())
+                .unwrap_or_default();
+            found.extend(sibling_certificates(&request.identity));
+            found
+        }
+    };
+    let position = candidates
+        .iter()
+        .position(|cert| identity.add_certificate(cert))
+        .ok_or_else(|| {
+            Error::config(format!("no certificate for the key in {source}"))
+                .with_hint("give the key's certificate with --cert FILE (RSA keys only for now)")
+        })?;
+    let certificate = candidates.remove(position);
+    let mut chain = candidates;
+    if let Some(path) = &request.chain {
+        chain.extend(read_certificates(path)?);
+    }
+    let plan = crate::sign::SignPlan {
+        signer: Signer {
+            identity: &identity,
+            certificate,
+            chain,
+            padding: if request.pss {
+                RsaPadding::Pss
+            } else {
+                RsaPadding::Pkcs1v15
+            },
+            capabilities: crate::cms::Capabilities::all().to_der()?,
+        },
+        opaque: request.opaque,
+        time: SystemTime::now(),
+    };
+    let input = sio::open_input(input_path)?;
+    let mut output = Output::new(named(&request.output), Privacy::Public);
+    {
+        let mut writer = output.writer()?;
+        crate::sign::sign(&plan, input, &mut writer).map_err(|e| name_input(e, input_path))?;
+    }
+    output.commit()
+}
+
+/// Every certificate in a file the user named (66 when unreadable, 78 when it holds none).
+fn read_certificates(path: &Path) -> Result<Vec<x509_cert::Certificate>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::read_file(path, &e))?;
+    keys::trust::certificates_from_bytes(&bytes)
+        .map_err(|reason| Error::config(format!("{}: {reason}", path.display())))
+}
+
+fn run_verify(request: VerifyRequest) -> Result<()> {
+    use crate::keys::trust::{TrustSources, TrustStore};
+    let input_path = named(&request.input);
+    let keyring = request.keyring.clone().or_else(keys::default_keyring_dir);
+    let mut sources = TrustSources::from_env(&|name| std::env::var_os(name));
+    sources.ca_files = request.ca.clone();
+    sources.keyring = keyring.clone();
+    let trust = TrustStore::load(&sources)?;
+    for warning in trust.warnings() {
+        warn(warning);
+    }
+    let plan = crate::verify::VerifyPlan {
+        trust,
+        intermediates: Vec::new(),
+        allow_untrusted: request.allow_untrusted,
+        now: SystemTime::now(),
+    };
+    let input = sio::open_input(input_path)?;
+    let mut output = Output::new(named(&request.output), Privacy::Public);
+    let verified = {
+        let mut writer = output.writer()?;
+        crate::verify::verify(&plan, input, &mut writer).map_err(|e| name_input(e, input_path))?
+    };
+    for line in &verified.report {
+        eprintln!("sealmail: {line}");
+    }
+    if !verified.verdict.is_trusted() {
+        warn("the content above comes from a signer who is not trusted (--allow-untrusted)");
+    }
+    if request.import {
+        let dir = keyring.ok_or_else(|| {
+            Error::usage("--import needs a keyring")
+                .with_hint("give --keyring DIR or set $SEALMAIL_KEYRING")
+        })?;
+        for line in crate::verify::import(&dir, &verified.signature)? {
+            eprintln!("sealmail: {line}");
+        }
+    }
+    output.commit()
+}
 
 #[cfg(test)]
 mod tests {

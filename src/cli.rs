@@ -106,6 +106,20 @@ sealmail neomutt-index bob.crt carol.pem           # correspondents' certificate
 sealmail neomutt-index --certs ~/.smime/certificates --keys ~/.smime/keys alice.key"
     )]
     NeomuttIndex(NeomuttIndexArgs),
+    /// Sign a message: multipart/signed (default) or opaque signed-data
+    #[command(after_help = "Examples:\n  \
+sealmail sign -i alice.key --cert alice.crt message.eml > signed.eml\n  \
+sealmail sign -i alice.pem --opaque -o signed.eml message.eml\n  \
+sealmail sign -i alice.key --pss --chain ca-chain.pem message.eml | sendmail -t")]
+    Sign(SignArgs),
+    /// Verify a signed message; write it without its signature only when valid and trusted
+    #[command(after_help = "Examples:\n  \
+sealmail verify signed.eml > message.eml\n  \
+sealmail verify --ca company-ca.pem --import signed.eml > message.eml\n  \
+sealmail verify --allow-untrusted signed.eml   # content of a valid but untrusted signature\n\n\
+Exit codes: 0 valid and trusted, 65 invalid (nothing written), 77 valid but not trusted \
+(nothing written unless --allow-untrusted, which then exits 0 with a warning).")]
+    Verify(VerifyArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  sealmail completions bash > /etc/bash_completion.d/sealmail\n  sealmail completions zsh > ~/.zfunc/_sealmail"
@@ -219,6 +233,71 @@ pub struct DecryptArgs {
     pub inform: InFormArg,
 
     /// Write to FILE instead of stdout (created 0600, atomically)
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The message: a file, or - / absent for stdin
+    pub input: Option<PathBuf>,
+
+    /// The signing key (RSA; PKCS#8 or PKCS#1, PEM or DER, optionally with its certificate)
+    #[arg(short = 'i', long = "identity", value_name = "FILE")]
+    pub identity: PathBuf,
+
+    /// The key's certificate [default: in the key file, or KEY.crt beside it]
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// Intermediate CA certificates to send along (PEM bundle)
+    #[arg(long, value_name = "FILE")]
+    pub chain: Option<PathBuf>,
+
+    /// Write application/pkcs7-mime signed-data (content inside) instead of multipart/signed
+    #[arg(long)]
+    pub opaque: bool,
+
+    /// Sign with RSASSA-PSS instead of PKCS#1 v1.5
+    #[arg(long)]
+    pub pss: bool,
+
+    /// Read the key passphrase from FILE (first line)
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_fd")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Read the key passphrase from file descriptor N (first line; 0 = stdin)
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+
+    /// Write to FILE instead of stdout (atomically: nothing is left on failure)
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The signed message: a file, or - / absent for stdin
+    pub input: Option<PathBuf>,
+
+    /// Trust the CA certificates in FILE (PEM bundle; repeatable), besides the system store
+    /// and ~/.config/sealmail/ca/
+    #[arg(long = "ca", value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+
+    /// Keyring: its pinned/ certificates are trusted [default: $SEALMAIL_KEYRING, else ~/.config/sealmail/certs]
+    #[arg(long, value_name = "DIR")]
+    pub keyring: Option<PathBuf>,
+
+    /// Store a trusted signer's certificate (pinned/) and capabilities (ADDRESS.caps) in the keyring
+    #[arg(long)]
+    pub import: bool,
+
+    /// Write the content of a valid signature even when the signer is not trusted (exit 0, warning)
+    #[arg(long)]
+    pub allow_untrusted: bool,
+
+    /// Write to FILE instead of stdout (atomically: nothing is left on failure)
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -414,6 +493,25 @@ impl Command {
                 files: a.files,
                 certificates: a.certs,
                 keys: a.keys,
+            }),
+            Command::Sign(a) => Request::Sign(app::SignRequest {
+                input: a.input,
+                identity: a.identity,
+                cert: a.cert,
+                chain: a.chain,
+                opaque: a.opaque,
+                pss: a.pss,
+                passphrase: passphrase_from(a.passphrase_file, a.passphrase_fd)
+                    .unwrap_or(PassphraseFrom::Default),
+                output: a.output,
+            }),
+            Command::Verify(a) => Request::Verify(app::VerifyRequest {
+                input: a.input,
+                ca: a.ca,
+                keyring: a.keyring,
+                import: a.import,
+                allow_untrusted: a.allow_untrusted,
+                output: a.output,
             }),
             Command::Completions { .. } => return None,
         })

@@ -19,6 +19,7 @@
 pub mod auth_enveloped;
 pub mod capabilities;
 pub mod recipient;
+pub mod signed;
 pub mod tlv;
 
 pub use auth_enveloped::{

@@ -21,6 +21,8 @@ pub mod keys;
 pub mod message;
 pub mod neomutt;
 mod pipeline;
+pub mod sign;
 pub mod smime;
+pub mod verify;
 
 pub use error::{Error, Kind, Result};

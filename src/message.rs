@@ -878,6 +878,25 @@ fn push_field(out: &mut Vec<u8>, raw: &[u8], line_ending: LineEnding) {
     }
 }
 
+/// An entity's header section (CRLF, ending with the empty line) with its
+/// Content-Transfer-Encoding set to `value`: any existing one removed, the new one last. Used
+/// when signing re-encodes an 8-bit body (RFC 8551 §3.1.2).
+pub fn with_transfer_encoding(header_section: &[u8], value: &str) -> Result<Vec<u8>> {
+    let fields = parse_fields(header_section, "header section")?;
+    let mut out = Vec::with_capacity(header_section.len() + 48);
+    for field in fields
+        .fields
+        .iter()
+        .filter(|f| !f.is("Content-Transfer-Encoding"))
+    {
+        out.extend_from_slice(&crlf_field(field.raw));
+    }
+    out.extend_from_slice(b"Content-Transfer-Encoding: ");
+    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(b"\r\n\r\n");
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -202,6 +202,36 @@ pub(crate) struct PssParams {
     pub trailer_field: Option<u32>,
 }
 
+impl PssParams {
+    /// The parameters sealmail signs with: the same hash for the message and MGF1, a salt as
+    /// long as the hash (RFC 8702's advice, and what openssl's `-sigopt rsa_pss_saltlen:digest`
+    /// writes).
+    pub(crate) fn for_hash(hash: Hash) -> Result<PssParams, String> {
+        let hash_id = AlgorithmIdentifierOwned {
+            oid: hash.oid(),
+            parameters: None,
+        };
+        let mgf_params = der::Any::encode_from(&hash_id).map_err(|_| "cannot encode MGF1")?;
+        Ok(PssParams {
+            hash_algorithm: Some(hash_id),
+            mask_gen_algorithm: Some(AlgorithmIdentifierOwned {
+                oid: ID_MGF1,
+                parameters: Some(mgf_params),
+            }),
+            salt_length: Some(hash_len(hash) as u32),
+            trailer_field: None,
+        })
+    }
+}
+
+fn hash_len(hash: Hash) -> usize {
+    match hash {
+        Hash::Sha256 => 32,
+        Hash::Sha384 => 48,
+        Hash::Sha512 => 64,
+    }
+}
+
 fn pss_from_parameters(alg: &AlgorithmIdentifierOwned) -> Result<Algorithm, String> {
     let malformed = || "the RSASSA-PSS parameters are malformed".to_string();
     let params = alg.parameters.as_ref().ok_or_else(malformed)?;
@@ -329,6 +359,51 @@ pub fn verify(
             let sig_bytes: [u8; 64] = signature.try_into().map_err(|_| bad())?;
             let sig = ed25519_dalek::Signature::from_bytes(&sig_bytes);
             vk.verify_strict(message, &sig).map_err(|_| bad())
+        }
+    }
+}
+
+/// How an RSA identity signs: PKCS#1 v1.5 (every client verifies it) or RSASSA-PSS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RsaPadding {
+    Pkcs1v15,
+    Pss,
+}
+
+/// Sign `message` with `identity`'s key and SHA-256. Returns the SignerInfo
+/// signatureAlgorithm to name it by and the signature. PKCS#1 v1.5 is named `rsaEncryption`,
+/// as openssl and most mail clients write it (RFC 5754 §3.2 allows both that and
+/// sha256WithRSAEncryption); PSS is named with its parameters (RFC 4056).
+pub fn sign(
+    identity: &super::Identity,
+    padding: RsaPadding,
+    message: &[u8],
+) -> crate::Result<(AlgorithmIdentifierOwned, Vec<u8>)> {
+    let failed =
+        || crate::Error::config(format!("cannot sign with the key in {}", identity.source));
+    match padding {
+        RsaPadding::Pkcs1v15 => {
+            let sig = identity
+                .key
+                .pkcs1v15_sign::<sha2::Sha256>(message)
+                .map_err(|_| failed())?;
+            let alg = AlgorithmIdentifierOwned {
+                oid: RSA_ENCRYPTION,
+                parameters: Some(der::Any::null()),
+            };
+            Ok((alg, sig))
+        }
+        RsaPadding::Pss => {
+            let sig = identity
+                .key
+                .pss_sign::<sha2::Sha256>(message)
+                .map_err(|_| failed())?;
+            let params = PssParams::for_hash(Hash::Sha256).map_err(|_| failed())?;
+            let alg = AlgorithmIdentifierOwned {
+                oid: ID_RSASSA_PSS,
+                parameters: Some(der::Any::encode_from(&params).map_err(|_| failed())?),
+            };
+            Ok((alg, sig))
         }
     }
 }

@@ -652,3 +652,30 @@ pub fn certificate_der(cert: &Certificate) -> Result<Vec<u8>> {
     cert.to_der()
         .map_err(|_| Error::config("cannot encode a certificate"))
 }
+
+/// The email addresses a certificate is for (subjectAltName rfc822Name, subject emailAddress).
+pub fn certificate_emails(cert: &Certificate) -> Vec<String> {
+    parse::certificate_emails(cert)
+}
+
+/// "alice@example.org (CN=Alice)": who a certificate is, in one phrase.
+pub fn describe_certificate(cert: &Certificate) -> String {
+    let subject = subject(cert);
+    match certificate_emails(cert).first() {
+        Some(address) => format!("{address} ({subject})"),
+        None => subject,
+    }
+}
+
+/// Who signed, for stderr: address, subject, issuer and validity.
+pub fn describe_signer(cert: &Certificate) -> String {
+    let tbs = cert.tbs_certificate();
+    let validity = tbs.validity();
+    format!(
+        "{}, issued by {}, valid {} to {}",
+        describe_certificate(cert),
+        tbs.issuer(),
+        validity.not_before,
+        validity.not_after
+    )
+}

@@ -1,0 +1,513 @@
+//! Verifying, top to bottom: read the message's header, take the signed entity out of its
+//! `multipart/signed` (detached) or `application/pkcs7-mime` signed-data (opaque) wrapping,
+//! hash it while spooling it, check the signature, decide whether the signer is trusted, and
+//! only then write the message without its signature layer.
+//!
+//! Not for: path validation itself (see `keys::trust`), CMS parsing (see `cms::signed`) or
+//! choosing trust anchors (see `app`). Nothing is written before the signature is checked: the
+//! content waits in a spool (memory up to 8 MiB, then an anonymous temporary file).
+
+use crate::cms::signed::{self, SignedReader, ValidSignature};
+use crate::entity::Decanonicalizer;
+use crate::error::{Error, Result};
+use crate::keys::signature::{Hash, Hasher};
+use crate::keys::trust::{self, Purpose, TrustStore, Verdict};
+use crate::message::{self, LineEnding};
+use crate::smime::{self, InForm};
+use std::io::{BufRead, Read, Seek, SeekFrom, Write};
+use std::time::SystemTime;
+
+/// Content held in memory before the spool moves to a temporary file.
+const SPOOL_MEMORY: usize = 8 << 20;
+/// Pieces lines are read in: a longer line is read in several (it cannot be a boundary).
+const LINE_PIECE: usize = 64 * 1024;
+
+/// What to trust and what to let through, decided by `app` from the flags.
+pub struct VerifyPlan {
+    pub trust: TrustStore,
+    /// Other certificates that may complete a chain (the keyring's).
+    pub intermediates: Vec<x509_cert::Certificate>,
+    pub allow_untrusted: bool,
+    pub now: SystemTime,
+}
+
+/// The outcome of a valid signature: who signed, and whether they are trusted.
+pub struct Verified {
+    pub signature: ValidSignature,
+    pub verdict: Verdict,
+    /// Lines for stderr: who signed, and the trust verdict.
+    pub report: Vec<String>,
+}
+
+/// Check `input`'s signature and, when it is valid and trusted (or untrusted ones are allowed),
+/// write the message without its signature layer to `out`. Invalid: 65, nothing written.
+/// Valid but untrusted without `allow_untrusted`: 77, nothing written.
+pub fn verify(
+    plan: &VerifyPlan,
+    mut input: Box<dyn BufRead + '_>,
+    out: &mut dyn Write,
+) -> Result<Verified> {
+    let header_section = message::read_header_section(&mut input)?;
+    let eol = message::line_ending_of(&header_section);
+    let kind = signed_kind(&header_section)?;
+    let mut spool = tempfile::SpooledTempFile::new(SPOOL_MEMORY);
+    let signature = match kind {
+        SignedKind::Detached { boundary, micalg } => {
+            detached(&mut input, &boundary, micalg, &mut spool)?
+        }
+        SignedKind::Opaque => {
+            let whole: Box<dyn BufRead + '_> = Box::new(std::io::BufReader::new(
+                std::io::Cursor::new(header_section.clone()).chain(input),
+            ));
+            opaque(whole, &mut spool)?
+        }
+    };
+
+    let from = from_addresses(&header_section);
+    let verdict = trust_verdict(plan, &signature, &from);
+    let mut report = vec![format!(
+        "signed by {}",
+        trust::describe_signer(&signature.signer)
+    )];
+    report.push(verdict.describe());
+    if !verdict.is_trusted() && !plan.allow_untrusted {
+        let reason = match &verdict {
+            Verdict::Untrusted { reason } => reason.clone(),
+            Verdict::Trusted { .. } => String::new(),
+        };
+        return Err(Error::no_permission(format!(
+            "the signature by {} is valid but not trusted: {reason}",
+            trust::describe_certificate(&signature.signer)
+        ))
+        .with_hint("add the issuer's certificate with --ca FILE, or see the content anyway with --allow-untrusted"));
+    }
+
+    spool.seek(SeekFrom::Start(0))?;
+    let mut entity = std::io::BufReader::new(spool);
+    let inner = message::read_header_section(&mut entity)?;
+    let outer = message::is_whole_message(&header_section).then_some(&header_section[..]);
+    let restored = message::restore(outer, &inner, eol)?;
+    out.write_all(&restored.header_section)?;
+    copy_body(&mut entity, eol, out)?;
+    out.flush()?;
+    Ok(Verified {
+        signature,
+        verdict,
+        report,
+    })
+}
+
+/// How a message is signed, from its Content-Type.
+enum SignedKind {
+    Detached {
+        boundary: String,
+        micalg: Option<Hash>,
+    },
+    Opaque,
+}
+
+fn signed_kind(header_section: &[u8]) -> Result<SignedKind> {
+    use mail_parser::MimeHeaders;
+    let not_signed = || {
+        Error::data("the message is not signed (no multipart/signed or application/pkcs7-mime)")
+            .with_hint("an encrypted message is read with sealmail decrypt")
+    };
+    let parsed = mail_parser::MessageParser::new()
+        .parse_headers(header_section)
+        .ok_or_else(not_signed)?;
+    let ct = parsed.content_type().ok_or_else(not_signed)?;
+    let subtype = ct.subtype().unwrap_or_default().to_ascii_lowercase();
+    match (ct.ctype().to_ascii_lowercase().as_str(), subtype.as_str()) {
+        ("multipart", "signed") => {
+            let boundary = ct
+                .attribute("boundary")
+                .filter(|b| !b.is_empty())
+                .ok_or_else(|| Error::data("the multipart/signed message has no boundary"))?
+                .to_string();
+            let micalg = match ct
+                .attribute("micalg")
+                .map(|m| m.trim().to_ascii_lowercase())
+            {
+                Some(m) if m == "sha-256" => Some(Hash::Sha256),
+                Some(m) if m == "sha-384" => Some(Hash::Sha384),
+                Some(m) if m == "sha-512" => Some(Hash::Sha512),
+                _ => None,
+            };
+            Ok(SignedKind::Detached { boundary, micalg })
+        }
+        ("application", "pkcs7-mime") | ("application", "x-pkcs7-mime") => {
+            let smime_type = ct.attribute("smime-type").map(str::to_ascii_lowercase);
+            if smime_type
+                .as_deref()
+                .is_some_and(|t| t.contains("enveloped"))
+            {
+                return Err(Error::data("the message is encrypted, not signed")
+                    .with_hint("read it with sealmail decrypt"));
+            }
+            Ok(SignedKind::Opaque)
+        }
+        _ => Err(not_signed()),
+    }
+}
+
+/// The From addresses of a whole message (none for a bare entity).
+fn from_addresses(header_section: &[u8]) -> Vec<String> {
+    let Some(parsed) = mail_parser::MessageParser::new().parse_headers(header_section) else {
+        return Vec::new();
+    };
+    parsed
+        .from()
+        .map(|from| {
+            from.iter()
+                .filter_map(|a| a.address())
+                .map(|a| a.trim().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn trust_verdict(plan: &VerifyPlan, signature: &ValidSignature, from: &[String]) -> Verdict {
+    // A certificate expired at signing time is not trusted; one that expired since still is.
+    let at = signature.signing_time.unwrap_or(plan.now);
+    let mut pool = signature.certificates.clone();
+    pool.extend(plan.intermediates.iter().cloned());
+    let verdict = plan
+        .trust
+        .validate(&signature.signer, &pool, at, Purpose::EmailSigning);
+    if !verdict.is_trusted() {
+        return verdict;
+    }
+    let emails = trust::certificate_emails(&signature.signer);
+    for address in from {
+        if !emails
+            .iter()
+            .any(|e| e.trim().eq_ignore_ascii_case(address))
+        {
+            return Verdict::Untrusted {
+                reason: format!(
+                    "the message is from {address}, which the certificate does not name"
+                ),
+            };
+        }
+    }
+    verdict
+}
+
+/// The canonical body from the spool, in the message's line ending.
+fn copy_body(entity: &mut dyn BufRead, eol: LineEnding, out: &mut dyn Write) -> Result<()> {
+    let mut d = Decanonicalizer::default();
+    let mut buf = Vec::with_capacity(LINE_PIECE * 4);
+    loop {
+        let chunk = entity.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        let n = chunk.len();
+        match eol {
+            LineEnding::CrLf => out.write_all(chunk)?,
+            LineEnding::Lf => {
+                buf.clear();
+                d.push(chunk, &mut buf);
+                out.write_all(&buf)?;
+            }
+        }
+        entity.consume(n);
+    }
+    if eol == LineEnding::Lf {
+        buf.clear();
+        d.finish(&mut buf);
+        out.write_all(&buf)?;
+    }
+    Ok(())
+}
+
+/// The running digests of the content and the spool it goes to.
+struct Digesting<'a> {
+    hashers: Vec<(Hash, Hasher)>,
+    spool: &'a mut dyn Write,
+}
+
+impl<'a> Digesting<'a> {
+    fn new(hashes: &[Hash], spool: &'a mut dyn Write) -> Digesting<'a> {
+        Digesting {
+            hashers: hashes.iter().map(|&h| (h, Hasher::new(h))).collect(),
+            spool,
+        }
+    }
+
+    fn push(&mut self, canonical: &[u8]) -> Result<()> {
+        for (_, h) in &mut self.hashers {
+            h.update(canonical);
+        }
+        self.spool.write_all(canonical)?;
+        Ok(())
+    }
+
+    fn finish(self) -> Vec<(Hash, Vec<u8>)> {
+        self.hashers
+            .into_iter()
+            .map(|(h, d)| (h, d.finish()))
+            .collect()
+    }
+}
+
+/// The digests a SignerInfo may use that were not computed as the content passed: computed now
+/// from the spool (only when the message's micalg named another hash).
+fn complete_digests(
+    parts: &signed::SignedParts,
+    mut digests: Vec<(Hash, Vec<u8>)>,
+    spool: &mut tempfile::SpooledTempFile,
+) -> Result<Vec<(Hash, Vec<u8>)>> {
+    for info in &parts.signer_infos {
+        let Ok(hash) = Hash::from_oid(info.digest_alg.oid) else {
+            continue;
+        };
+        if digests.iter().any(|(h, _)| *h == hash) {
+            continue;
+        }
+        spool.seek(SeekFrom::Start(0))?;
+        let mut hasher = Hasher::new(hash);
+        let mut buf = vec![0u8; LINE_PIECE];
+        loop {
+            let n = spool.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(buf.get(..n).unwrap_or_default());
+        }
+        digests.push((hash, hasher.finish()));
+        spool.seek(SeekFrom::End(0))?;
+    }
+    Ok(digests)
+}
+
+/// multipart/signed (RFC 1847, RFC 8551 §3.5.3): the first part is the signed entity, the
+/// second the detached signature. The entity's canonical form is hashed and spooled as it is
+/// read; the signature comes after it.
+fn detached(
+    input: &mut dyn BufRead,
+    boundary: &str,
+    micalg: Option<Hash>,
+    spool: &mut tempfile::SpooledTempFile,
+) -> Result<ValidSignature> {
+    let not_signed =
+        |what: &str| Error::data(format!("malformed multipart/signed message: {what}"));
+    let mut lines = Lines::new(input);
+    // The preamble.
+    loop {
+        match lines.next()? {
+            None => return Err(not_signed("the boundary never appears")),
+            Some(line) if line.start && delimiter(line.bytes, boundary).is_some() => break,
+            Some(_) => {}
+        }
+    }
+    // The signed entity: every line up to the next delimiter, whose CRLF belongs to it.
+    let hash = micalg.unwrap_or(Hash::Sha256);
+    let mut digesting = Digesting::new(&[hash], spool);
+    let mut pending_eol = false;
+    loop {
+        let line = lines
+            .next()?
+            .ok_or_else(|| not_signed("it ends before the signature part"))?;
+        if line.start
+            && let Some(close) = delimiter(line.bytes, boundary)
+        {
+            if close {
+                return Err(not_signed("it has no signature part"));
+            }
+            break;
+        }
+        if pending_eol {
+            digesting.push(b"\r\n")?;
+        }
+        let (text, has_eol) = match line.bytes.strip_suffix(b"\n") {
+            Some(t) => (t.strip_suffix(b"\r").unwrap_or(t), true),
+            None => (line.bytes, false),
+        };
+        digesting.push(text)?;
+        pending_eol = has_eol;
+    }
+    let digests = digesting.finish();
+
+    // The signature part: its header, then base64 up to the closing delimiter.
+    let reader = lines.into_inner();
+    message::read_header_section(reader)?;
+    let mut lines = Lines::new(reader);
+    let mut b64 = Vec::new();
+    loop {
+        let line = lines
+            .next()?
+            .ok_or_else(|| not_signed("the signature part is not closed"))?;
+        if line.start && delimiter(line.bytes, boundary).is_some() {
+            break;
+        }
+        b64.extend(line.bytes.iter().filter(|b| !b.is_ascii_whitespace()));
+        if b64.len() > signed::limits::MAX_DETACHED / 3 * 4 + 4 {
+            return Err(not_signed("the signature part is too large"));
+        }
+    }
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &b64)
+        .map_err(|_| not_signed("the signature part is not valid base64"))?;
+    let reader = SignedReader::open(&der[..])?;
+    if reader.has_content() {
+        return Err(not_signed("the signature part carries content of its own"));
+    }
+    let parts = reader.finish()?;
+    let digests = complete_digests(&parts, digests, spool)?;
+    signed::check(&parts, &digests)
+}
+
+/// application/pkcs7-mime signed-data: the entity is inside the CMS, hashed and spooled as it
+/// is decoded.
+fn opaque(
+    input: Box<dyn BufRead + '_>,
+    spool: &mut tempfile::SpooledTempFile,
+) -> Result<ValidSignature> {
+    let opened = smime::open_envelope(input, InForm::Smime)?;
+    let mut reader = SignedReader::open(opened.cms)?;
+    if !reader.has_content() {
+        return Err(Error::data(
+            "the signed-data has no content (a detached signature without its message)",
+        ));
+    }
+    let hashes = if reader.digest_algorithms.is_empty() {
+        vec![Hash::Sha256]
+    } else {
+        reader.digest_algorithms.clone()
+    };
+    let mut digesting = Digesting::new(&hashes, spool);
+    let mut buf = vec![0u8; LINE_PIECE * 4];
+    loop {
+        let n = reader.read_content(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        digesting.push(buf.get(..n).unwrap_or_default())?;
+    }
+    let digests = digesting.finish();
+    let parts = reader.finish()?;
+    let digests = complete_digests(&parts, digests, spool)?;
+    signed::check(&parts, &digests)
+}
+
+/// `Some(is_close)` when `line` is a delimiter of `boundary`: `--boundary` (or `--boundary--`)
+/// followed only by white space (RFC 2046 §5.1.1 transport padding).
+fn delimiter(line: &[u8], boundary: &str) -> Option<bool> {
+    let rest = line
+        .strip_prefix(b"--")?
+        .strip_prefix(boundary.as_bytes())?;
+    let (close, rest) = match rest.strip_prefix(b"--") {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    rest.iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .then_some(close)
+}
+
+/// One piece of a line: at most [`LINE_PIECE`] bytes; `start` when it begins a line.
+struct Line<'a> {
+    bytes: &'a [u8],
+    start: bool,
+}
+
+/// Lines of a stream in bounded pieces.
+struct Lines<'a, 'b> {
+    input: &'a mut (dyn BufRead + 'b),
+    buf: Vec<u8>,
+    at_start: bool,
+}
+
+impl<'a, 'b> Lines<'a, 'b> {
+    fn new(input: &'a mut (dyn BufRead + 'b)) -> Self {
+        Lines {
+            input,
+            buf: Vec::with_capacity(LINE_PIECE),
+            at_start: true,
+        }
+    }
+
+    fn next(&mut self) -> Result<Option<Line<'_>>> {
+        self.buf.clear();
+        let n = (&mut *self.input)
+            .take(LINE_PIECE as u64)
+            .read_until(b'\n', &mut self.buf)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let start = self.at_start;
+        self.at_start = self.buf.ends_with(b"\n");
+        Ok(Some(Line {
+            bytes: &self.buf,
+            start,
+        }))
+    }
+
+    fn into_inner(self) -> &'a mut (dyn BufRead + 'b) {
+        self.input
+    }
+}
+
+/// `--import`: the signer's certificate into the keyring (as `ADDRESS.crt`, and pinned as
+/// trusted in `pinned/ADDRESS.crt`) and its SMIMECapabilities into `ADDRESS.caps`, for each
+/// address the certificate names. Returns what was written, for stderr.
+pub fn import(keyring: &std::path::Path, signature: &ValidSignature) -> Result<Vec<String>> {
+    let addresses = trust::certificate_emails(&signature.signer);
+    if addresses.is_empty() {
+        return Err(Error::config(
+            "cannot import the signer: the certificate names no email address",
+        ));
+    }
+    let der = trust::certificate_der(&signature.signer)?;
+    let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &der)
+        .map_err(|_| Error::config("cannot encode the signer's certificate"))?;
+    let pinned = keyring.join("pinned");
+    std::fs::create_dir_all(&pinned).map_err(|e| {
+        Error::cant_create(format!(
+            "cannot create {}: {}",
+            pinned.display(),
+            crate::error::io_reason(&e)
+        ))
+    })?;
+    let write = |path: std::path::PathBuf, text: &str| -> Result<()> {
+        std::fs::write(&path, text).map_err(|e| {
+            Error::cant_create(format!(
+                "cannot write {}: {}",
+                path.display(),
+                crate::error::io_reason(&e)
+            ))
+        })
+    };
+    let capabilities = match &signature.capabilities {
+        Some(der) => Some(crate::cms::Capabilities::from_der(der)?),
+        None => None,
+    };
+    let mut done = Vec::new();
+    for address in addresses {
+        let name = address.trim().to_ascii_lowercase();
+        if name.is_empty() || name.contains(['/', '\\', '\0']) || name.starts_with('.') {
+            continue;
+        }
+        write(keyring.join(format!("{name}.crt")), &pem)?;
+        write(pinned.join(format!("{name}.crt")), &pem)?;
+        done.push(format!(
+            "imported {name}: certificate pinned in {}",
+            pinned.display()
+        ));
+        if let Some(caps) = capabilities {
+            let path = keyring.join(format!("{name}.caps"));
+            write(
+                path.clone(),
+                &format!(
+                    "# recorded from a signed message by sealmail verify --import\n{}",
+                    caps.to_tokens()
+                ),
+            )?;
+            done.push(format!(
+                "imported {name}: capabilities in {}",
+                path.display()
+            ));
+        }
+    }
+    Ok(done)
+}
