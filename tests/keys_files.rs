@@ -191,7 +191,7 @@ fn every_private_key_format_loads_the_same_key() {
         assert_eq!(identity.ids.len(), 1, "{name}");
         assert_eq!(ski_of(&identity.ids[0]), Some(alice_ski.clone()), "{name}");
         assert_eq!(
-            identity.public_key(),
+            identity.public_key().unwrap(),
             one_recipient("alice.crt").rsa_public_key().unwrap()
         );
     }
