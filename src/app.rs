@@ -73,7 +73,10 @@ pub struct DecryptRequest {
 }
 
 pub struct KeygenRequest {
-    pub email: String,
+    /// `None` for RSA with a self-signed certificate; otherwise a key without certificate.
+    pub kind: Option<keys::ModernKind>,
+    /// Required for RSA (the certificate's address).
+    pub email: Option<String>,
     pub name: Option<String>,
     pub bits: usize,
     pub days: u32,
@@ -623,10 +626,17 @@ impl<R> Drop for Progress<R> {
 // keygen, inspect
 
 fn run_keygen(request: KeygenRequest) -> Result<()> {
+    if let Some(kind) = request.kind {
+        return run_keygen_modern(kind, &request);
+    }
+    let Some(email) = request.email.clone() else {
+        return Err(Error::usage("keygen needs --email ADDR for an RSA key and its certificate")
+            .with_hint("or make a key without certificate: --kind p256|x25519|ml-kem-768|ml-kem-1024 -o PREFIX"));
+    };
     let prefix = request
         .prefix
         .clone()
-        .unwrap_or_else(|| PathBuf::from(&request.email));
+        .unwrap_or_else(|| PathBuf::from(&email));
     let key_path = with_suffix(&prefix, "key");
     let cert_path = with_suffix(&prefix, "crt");
     for path in [&key_path, &cert_path] {
@@ -643,7 +653,7 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
         None => None,
     };
     let generated = keys::keygen(&keys::KeygenRequest {
-        email: request.email.clone(),
+        email,
         name: request.name.clone(),
         bits: request.bits,
         days: request.days,
@@ -659,6 +669,49 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
         "sealmail: wrote {} (private key) and {} (certificate)",
         key_path.display(),
         cert_path.display()
+    );
+    Ok(())
+}
+
+/// `keygen --kind ...`: PREFIX.key (PKCS#8) and PREFIX.pub (SPKI), no certificate.
+fn run_keygen_modern(kind: keys::ModernKind, request: &KeygenRequest) -> Result<()> {
+    let Some(prefix) = request
+        .prefix
+        .clone()
+        .or_else(|| request.email.as_ref().map(PathBuf::from))
+    else {
+        return Err(Error::usage(format!(
+            "keygen --kind needs -o PREFIX (or --email) to name the {} key files",
+            kind.name()
+        )));
+    };
+    let key_path = with_suffix(&prefix, "key");
+    let pub_path = with_suffix(&prefix, "pub");
+    for path in [&key_path, &pub_path] {
+        if path.exists() {
+            return Err(
+                Error::cant_create(format!("{} already exists", path.display())).with_hint(
+                    "keygen never overwrites: choose another -o PREFIX or move the old files",
+                ),
+            );
+        }
+    }
+    let passphrase = match &request.passphrase {
+        Some(from) => Some(read_passphrase(from, &key_path.display().to_string())?),
+        None => None,
+    };
+    let generated = keys::keygen_modern(kind, passphrase.as_ref())?;
+    sio::write_new_file(&key_path, generated.key_pem.as_bytes(), Privacy::Private)?;
+    if let Err(e) = sio::write_new_file(&pub_path, generated.public_pem.as_bytes(), Privacy::Public)
+    {
+        let _ = std::fs::remove_file(&key_path);
+        return Err(e);
+    }
+    eprintln!(
+        "sealmail: wrote {} ({} private key) and {} (public key, for -r)",
+        key_path.display(),
+        kind.name(),
+        pub_path.display()
     );
     Ok(())
 }

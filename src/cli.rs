@@ -79,9 +79,10 @@ sealmail decrypt -i alice.key --passphrase-file pass.txt sealed.eml\n  \
 sealmail decrypt sealed.eml   # keys from $SEALMAIL_IDENTITY or ~/.config/sealmail/keys/\n  \
 sealmail decrypt --entity --inform der -i alice.key --passphrase-fd 0 part.der   # neomutt")]
     Decrypt(DecryptArgs),
-    /// Make an RSA key and a self-signed S/MIME certificate for an address
+    /// Make an RSA key and a self-signed S/MIME certificate for an address, or an ECDH / ML-KEM key
     #[command(after_help = "Examples:\n  \
 sealmail keygen --email alice@example.org -o alice          # writes alice.key and alice.crt\n  \
+sealmail keygen --kind ml-kem-768 -o alice-pq               # writes alice-pq.key and alice-pq.pub\n  \
 sealmail keygen --email alice@example.org --name 'Alice Liddell' --bits 3072 --days 730 -o alice\n  \
 sealmail keygen --email alice@example.org --passphrase-file pass.txt -o alice")]
     Keygen(KeygenArgs),
@@ -304,9 +305,14 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
-    /// The email address the certificate is for
+    /// The email address the certificate is for (required for RSA)
     #[arg(long, value_name = "ADDR")]
-    pub email: String,
+    pub email: Option<String>,
+
+    /// The kind of key: RSA with a self-signed certificate, or a P-256 / X25519 (key agreement) or
+    /// ML-KEM (post-quantum) key written as PREFIX.key and PREFIX.pub
+    #[arg(long, default_value = "rsa", value_parser = ["rsa", "p256", "x25519", "ml-kem-768", "ml-kem-1024"])]
+    pub kind: String,
 
     /// The name in the certificate's subject [default: the address]
     #[arg(long, value_name = "NAME")]
@@ -478,6 +484,13 @@ impl Command {
                 output: a.output,
             }),
             Command::Keygen(a) => Request::Keygen(app::KeygenRequest {
+                kind: match a.kind.as_str() {
+                    "p256" => Some(crate::keys::ModernKind::P256),
+                    "x25519" => Some(crate::keys::ModernKind::X25519),
+                    "ml-kem-768" => Some(crate::keys::ModernKind::MlKem768),
+                    "ml-kem-1024" => Some(crate::keys::ModernKind::MlKem1024),
+                    _ => None,
+                },
                 email: a.email,
                 name: a.name,
                 bits: a.bits.parse().unwrap_or(3072),

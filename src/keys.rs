@@ -16,6 +16,7 @@
 
 pub mod ec;
 mod keygen;
+mod keygen_modern;
 mod keyring;
 pub mod mlkem;
 mod oaep;
@@ -26,11 +27,13 @@ pub mod trust;
 pub mod x25519;
 
 pub use keygen::{GeneratedKey, KeygenRequest, keygen, keygen_at};
+pub use keygen_modern::{GeneratedModernKey, ModernKind, keygen_modern};
 pub use keyring::{
     Keyring, default_identity_paths, default_keyring_dir, identity_paths_from_env,
     keyring_dir_from_env,
 };
 
+use crate::cms::recipient::{kari, kemri};
 use crate::cms::{self as envelope, Capabilities, KeyTransport, RecipientInfo};
 use crate::error::{Error, Result};
 use cms::cert::IssuerAndSerialNumber;
@@ -82,6 +85,65 @@ pub struct OaepParams {
 pub enum RecipientKey {
     /// RSA: key transport (KeyTransRecipientInfo), OAEP or PKCS#1 v1.5.
     Rsa(PublicKey),
+    /// ECDH on P-256 / P-384: key agreement (KeyAgreeRecipientInfo, RFC 5753).
+    Ec(ec::EcPublicKey),
+    /// X25519: key agreement (KeyAgreeRecipientInfo, RFC 8418).
+    X25519(x25519::X25519PublicKey),
+    /// ML-KEM-768 / 1024: KEMRecipientInfo in an OtherRecipientInfo (RFC 9629, RFC 9936).
+    MlKem(mlkem::MlKemPublicKey),
+}
+
+impl RecipientKey {
+    /// From a SubjectPublicKeyInfo of any kind sealmail encrypts to; RSA keys get SPEC §4's
+    /// size checks.
+    fn from_spki(spki: &spki::SubjectPublicKeyInfoOwned) -> std::result::Result<Self, String> {
+        let oid = spki.algorithm.oid;
+        if oid == ec::ID_EC_PUBLIC_KEY {
+            return ec::EcPublicKey::from_spki(spki).map(RecipientKey::Ec);
+        }
+        if oid == x25519::ID_X25519 {
+            return x25519::X25519PublicKey::from_spki(spki).map(RecipientKey::X25519);
+        }
+        if mlkem::Level::from_oid(&oid).is_some() {
+            return mlkem::MlKemPublicKey::from_spki(spki).map(RecipientKey::MlKem);
+        }
+        parse::recipient_key_from_spki(spki).map(RecipientKey::Rsa)
+    }
+
+    /// The subjectPublicKey BIT STRING's bytes (what the subject key identifier hashes).
+    fn public_key_bits(&self) -> Result<Vec<u8>> {
+        Ok(match self {
+            RecipientKey::Rsa(k) => parse::pkcs1_public_der(k).map_err(Error::config)?,
+            RecipientKey::Ec(k) => k.to_sec1(),
+            RecipientKey::X25519(k) => k.0.to_vec(),
+            RecipientKey::MlKem(k) => k.to_bytes(),
+        })
+    }
+
+    /// Plain words for the kind of key, for messages and `inspect`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RecipientKey::Rsa(_) => "RSA",
+            RecipientKey::Ec(k) => match k.curve() {
+                ec::Curve::P256 => "ECDH P-256",
+                ec::Curve::P384 => "ECDH P-384",
+            },
+            RecipientKey::X25519(_) => "X25519",
+            RecipientKey::MlKem(k) => k.level().name(),
+        }
+    }
+
+    /// What a key of this kind is known to read without being told: every implementation of
+    /// RFC 8418 and RFC 9936 reads AuthEnvelopedData with AES-256-GCM; RSA and EC keys say
+    /// nothing (the installed base).
+    fn implied_capabilities(&self) -> Option<Capabilities> {
+        match self {
+            RecipientKey::X25519(_) | RecipientKey::MlKem(_) => {
+                Some(Capabilities::none().with(envelope::Capability::Aes256Gcm))
+            }
+            RecipientKey::Rsa(_) | RecipientKey::Ec(_) => None,
+        }
+    }
 }
 
 /// Someone a message is encrypted to: who (the identifier that names them in CMS, and where they
@@ -127,6 +189,17 @@ impl Recipient {
                 };
                 envelope::key_trans_recipient_info(self.id.clone(), transport, wrapped)
             }
+            RecipientKey::Ec(k) => Ok(RecipientInfo::Kari(kari::wrap(
+                kari::AgreementPublicKey::Ec(k),
+                &self.id,
+                cek,
+            )?)),
+            RecipientKey::X25519(k) => Ok(RecipientInfo::Kari(kari::wrap(
+                kari::AgreementPublicKey::X25519(k),
+                &self.id,
+                cek,
+            )?)),
+            RecipientKey::MlKem(k) => Ok(RecipientInfo::Ori(kemri::wrap(k, &self.id, cek)?)),
         }
     }
 
@@ -141,6 +214,7 @@ impl Recipient {
                     oaep::WrapError::TooLong => self.cannot_encrypt(),
                 })
             }
+            _ => Err(self.cannot_encrypt()),
         }
     }
 
@@ -152,7 +226,22 @@ impl Recipient {
     pub fn rsa_public_key(&self) -> Option<&PublicKey> {
         match &self.key {
             RecipientKey::Rsa(key) => Some(key),
+            _ => None,
         }
+    }
+
+    /// A recipient for a bare public key of any kind (SubjectPublicKeyInfo), named by its
+    /// subjectKeyIdentifier; its capabilities are only what its kind implies.
+    pub fn from_spki(spki: &spki::SubjectPublicKeyInfoOwned, source: &str) -> Result<Recipient> {
+        let key = RecipientKey::from_spki(spki)
+            .map_err(|reason| Error::config(format!("recipient {source}: {reason}")))?;
+        let id = ski_recipient_id(&sha1::Sha1::digest(key.public_key_bits()?))?;
+        Ok(Recipient {
+            id,
+            capabilities: key.implied_capabilities(),
+            key,
+            source: source.to_string(),
+        })
     }
 
     /// A recipient named by the subjectKeyIdentifier of a bare public key (whose capabilities
@@ -231,8 +320,7 @@ pub fn recipients_from_bytes(
             return Ok(vec![recipient_from_certificate(&cert, source, now)?]);
         }
         if let Ok(spki) = <spki::SubjectPublicKeyInfoOwned as der::Decode>::from_der(bytes) {
-            let key = parse::recipient_key_from_spki(&spki).map_err(refuse)?;
-            return Ok(vec![Recipient::from_public_key(key, source)?]);
+            return Ok(vec![Recipient::from_spki(&spki, source)?]);
         }
         if <pkcs1::RsaPublicKeyRef as der::Decode>::from_der(bytes).is_ok() {
             let key = parse::recipient_key_from_pkcs1(bytes).map_err(refuse)?;
@@ -254,8 +342,7 @@ pub fn recipients_from_bytes(
             "PUBLIC KEY" => {
                 let spki = <spki::SubjectPublicKeyInfoOwned as der::Decode>::from_der(&block.der)
                     .map_err(|_| refuse("a PUBLIC KEY block is malformed".into()))?;
-                let key = parse::recipient_key_from_spki(&spki).map_err(refuse)?;
-                recipients.push(Recipient::from_public_key(key, source)?);
+                recipients.push(Recipient::from_spki(&spki, source)?);
             }
             "RSA PUBLIC KEY" => {
                 let key = parse::recipient_key_from_pkcs1(&block.der).map_err(refuse)?;
@@ -292,15 +379,25 @@ fn recipient_from_certificate(
     source: &str,
     now: SystemTime,
 ) -> Result<Recipient> {
-    let public_key = parse::check_recipient_certificate(cert, now).map_err(|reason| {
+    let unusable = |reason: String| {
         Error::config(format!("recipient {source}: {reason}"))
             .with_hint("ask the recipient for a current certificate meant for email encryption")
-    })?;
+    };
+    let spki = cert.tbs_certificate().subject_public_key_info();
+    let key = if spki.algorithm.oid == parse::RSA_ENCRYPTION {
+        RecipientKey::Rsa(parse::check_recipient_certificate(cert, now).map_err(unusable)?)
+    } else {
+        let key = RecipientKey::from_spki(spki).map_err(unusable)?;
+        // RFC 8550 §4.4.2: keyAgreement for ECDH keys; RFC 9935 §5: keyEncipherment for ML-KEM.
+        let agreement = matches!(key, RecipientKey::Ec(_) | RecipientKey::X25519(_));
+        parse::check_certificate_use(cert, now, agreement).map_err(unusable)?;
+        key
+    };
     Ok(Recipient {
         id: issuer_and_serial(cert),
-        key: RecipientKey::Rsa(public_key),
+        capabilities: Capabilities::from_certificate(cert).or(key.implied_capabilities()),
+        key,
         source: source.to_string(),
-        capabilities: Capabilities::from_certificate(cert),
     })
 }
 
@@ -334,7 +431,34 @@ pub struct Identity {
     pub ids: Vec<RecipientIdentifier>,
     /// The file it came from, for messages.
     pub source: String,
-    key: PrivateKey,
+    key: IdentityKey,
+}
+
+/// The private key of an [`Identity`]: one arm per kind of key sealmail decrypts with.
+pub enum IdentityKey {
+    Rsa(Box<PrivateKey>),
+    Ec(ec::EcPrivateKey),
+    X25519(x25519::X25519PrivateKey),
+    MlKem(Box<mlkem::MlKemPrivateKey>),
+}
+
+impl IdentityKey {
+    fn public(&self) -> RecipientKey {
+        match self {
+            IdentityKey::Rsa(k) => RecipientKey::Rsa(k.to_public_key()),
+            IdentityKey::Ec(k) => RecipientKey::Ec(k.public_key()),
+            IdentityKey::X25519(k) => RecipientKey::X25519(k.public_key()),
+            IdentityKey::MlKem(k) => RecipientKey::MlKem(k.public_key()),
+        }
+    }
+
+    fn agreement(&self) -> Option<kari::AgreementPrivateKey<'_>> {
+        match self {
+            IdentityKey::Ec(k) => Some(kari::AgreementPrivateKey::Ec(k)),
+            IdentityKey::X25519(k) => Some(kari::AgreementPrivateKey::X25519(k)),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for Identity {
@@ -350,7 +474,12 @@ impl fmt::Debug for Identity {
 impl Identity {
     /// An identity for `key`, answering to its subjectKeyIdentifier only.
     pub fn new(key: PrivateKey, source: impl Into<String>) -> Result<Identity> {
-        let ski = subject_key_identifier(key.as_public_key())?;
+        Self::from_key(IdentityKey::Rsa(Box::new(key)), source)
+    }
+
+    /// An identity for a key of any kind, answering to its subjectKeyIdentifier only.
+    pub fn from_key(key: IdentityKey, source: impl Into<String>) -> Result<Identity> {
+        let ski = sha1::Sha1::digest(key.public().public_key_bits()?);
         Ok(Identity {
             ids: vec![ski_recipient_id(&ski)?],
             source: source.into(),
@@ -358,14 +487,20 @@ impl Identity {
         })
     }
 
+    /// Plain words for the kind of key ("RSA", "X25519", "ML-KEM-768", ...).
+    pub fn kind(&self) -> &'static str {
+        self.key.public().kind()
+    }
+
     /// Add the identifiers of `cert` when it is this key's certificate; false when it is not.
     /// The certificate's dates are not checked: old mail must stay readable.
     pub fn add_certificate(&mut self, cert: &Certificate) -> bool {
         let spki = cert.tbs_certificate().subject_public_key_info();
-        let ours = parse::pkcs1_public_der(self.key.as_public_key());
-        if spki.algorithm.oid != parse::RSA_ENCRYPTION
-            || ours.as_deref().ok() != spki.subject_public_key.as_bytes()
-        {
+        let theirs = RecipientKey::from_spki(spki)
+            .ok()
+            .and_then(|k| k.public_key_bits().ok());
+        let ours = self.key.public().public_key_bits().ok();
+        if theirs.is_none() || theirs != ours {
             return false;
         }
         let mut push = |id: RecipientIdentifier| {
@@ -383,8 +518,12 @@ impl Identity {
         true
     }
 
-    pub fn public_key(&self) -> &PublicKey {
-        self.key.as_public_key()
+    /// The RSA public key, for an RSA identity.
+    pub fn public_key(&self) -> Option<&PublicKey> {
+        match &self.key {
+            IdentityKey::Rsa(k) => Some(k.as_public_key()),
+            _ => None,
+        }
     }
 
     pub fn matches(&self, rid: &RecipientIdentifier) -> bool {
@@ -394,7 +533,17 @@ impl Identity {
     /// Does this RecipientInfo name this identity?
     pub fn answers_to(&self, info: &RecipientInfo) -> bool {
         match info {
-            RecipientInfo::Ktri(ktri) => self.matches(&ktri.rid),
+            RecipientInfo::Ktri(ktri) => self.public_key().is_some() && self.matches(&ktri.rid),
+            RecipientInfo::Kari(k) => {
+                self.key.agreement().is_some()
+                    && k.recipient_enc_keys
+                        .iter()
+                        .any(|rek| self.matches(&kari::recipient_id_of(&rek.rid)))
+            }
+            RecipientInfo::Ori(ori) => match (&self.key, kemri::parse(ori)) {
+                (IdentityKey::MlKem(_), Ok(Some(k))) => self.matches(&k.rid),
+                _ => false,
+            },
             _ => false,
         }
     }
@@ -403,8 +552,22 @@ impl Identity {
     /// name keys in ways a key loaded without its certificate does not know)? Only an RSA
     /// key-transport block as long as this key's modulus can be.
     pub fn may_answer_unnamed(&self, info: &RecipientInfo) -> bool {
-        match info {
-            RecipientInfo::Ktri(ktri) => ktri.enc_key.as_bytes().len() == self.public_key().size(),
+        // Key agreement and KEM recipients are cheap to try: a wrong key fails the key wrap's
+        // integrity check.
+        match (info, &self.key) {
+            (RecipientInfo::Ktri(ktri), IdentityKey::Rsa(k)) => {
+                ktri.enc_key.as_bytes().len() == k.as_public_key().size()
+            }
+            (RecipientInfo::Kari(k), IdentityKey::Ec(_)) => {
+                kari::scheme_of(k).is_ok_and(|s| s.kind.starts_with("ECDH"))
+            }
+            (RecipientInfo::Kari(k), IdentityKey::X25519(_)) => {
+                kari::scheme_of(k).is_ok_and(|s| s.kind == "X25519")
+            }
+            (RecipientInfo::Ori(ori), IdentityKey::MlKem(key)) => matches!(
+                kemri::parse(ori),
+                Ok(Some(k)) if mlkem::Level::from_oid(&k.kem.oid) == Some(key.level())
+            ),
             _ => false,
         }
     }
@@ -428,10 +591,42 @@ impl Identity {
                 }
                 Ok(key)
             }
+            RecipientInfo::Kari(k) => {
+                let agreement = self.key.agreement().ok_or_else(|| self.cannot_unwrap())?;
+                // The entry that names us, else (a blind try) the first one.
+                let named = kari::unwrap(k, agreement, &|rid| self.matches(rid));
+                let key = match named {
+                    Ok(None) => kari::unwrap(k, agreement, &|_| true),
+                    other => other,
+                };
+                self.checked_cek(key, cek_len)
+            }
+            RecipientInfo::Ori(ori) => {
+                let IdentityKey::MlKem(key) = &self.key else {
+                    return Err(self.cannot_unwrap());
+                };
+                let kemri = kemri::parse(ori)?.ok_or_else(|| self.cannot_unwrap())?;
+                self.checked_cek(kemri::unwrap(&kemri, key), cek_len)
+            }
             _ => Err(Error::no_permission(format!(
                 "the key in {} cannot decrypt this kind of recipient",
                 self.source
             ))),
+        }
+    }
+
+    /// A key-agreement or KEM unwrap's result: every way of not getting a key of the right
+    /// length is the one "cannot decrypt" answer; malformed CMS (65) and RNG failures stay.
+    fn checked_cek(
+        &self,
+        key: Result<Option<Zeroizing<Vec<u8>>>>,
+        cek_len: usize,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        match key {
+            Ok(Some(key)) if key.len() == cek_len => Ok(key),
+            Ok(_) => Err(self.cannot_unwrap()),
+            Err(e) if e.kind() == crate::Kind::NoPermission => Err(self.cannot_unwrap()),
+            Err(e) => Err(e),
         }
     }
 
@@ -449,13 +644,16 @@ impl Identity {
         use OaepHash::{Sha1, Sha256, Sha384, Sha512};
         use sha2::{Sha256 as S256, Sha384 as S384, Sha512 as S512};
         type S1 = sha1::Sha1;
+        let IdentityKey::Rsa(rsa_key) = &self.key else {
+            return Err(self.cannot_unwrap());
+        };
         macro_rules! with_mgf {
             ($d:ty) => {
                 match params.mgf_hash {
-                    Sha1 => oaep::decrypt::<$d, S1>(&self.key, encrypted_key),
-                    Sha256 => oaep::decrypt::<$d, S256>(&self.key, encrypted_key),
-                    Sha384 => oaep::decrypt::<$d, S384>(&self.key, encrypted_key),
-                    Sha512 => oaep::decrypt::<$d, S512>(&self.key, encrypted_key),
+                    Sha1 => oaep::decrypt::<$d, S1>(rsa_key, encrypted_key),
+                    Sha256 => oaep::decrypt::<$d, S256>(rsa_key, encrypted_key),
+                    Sha384 => oaep::decrypt::<$d, S384>(rsa_key, encrypted_key),
+                    Sha512 => oaep::decrypt::<$d, S512>(rsa_key, encrypted_key),
                 }
             };
         }
@@ -548,6 +746,11 @@ pub fn identities_from_bytes(
             match block.label.as_str() {
                 "PRIVATE KEY" => keys.push(key_from_pkcs8(&block.der, source)?),
                 "RSA PRIVATE KEY" => keys.push(key_from_pkcs1(&block.der, source)?),
+                "EC PRIVATE KEY" => keys.push(
+                    ec::EcPrivateKey::from_sec1_der(&block.der)
+                        .map(IdentityKey::Ec)
+                        .map_err(|r| refuse(&r))?,
+                ),
                 "ENCRYPTED PRIVATE KEY" => {
                     let pass = ask(&mut cached)?;
                     keys.push(key_from_encrypted_pkcs8(&block.der, &pass, source)?);
@@ -576,7 +779,7 @@ pub fn identities_from_bytes(
 
     let mut identities = Vec::new();
     for key in keys {
-        let mut identity = Identity::new(key, source)?;
+        let mut identity = Identity::from_key(key, source)?;
         for cert in &certs {
             identity.add_certificate(cert);
         }
@@ -585,36 +788,53 @@ pub fn identities_from_bytes(
     Ok(identities)
 }
 
-fn key_from_pkcs8(der: &[u8], source: &str) -> Result<PrivateKey> {
+fn key_from_pkcs8(der: &[u8], source: &str) -> Result<IdentityKey> {
     use pkcs8::DecodePrivateKey;
     let info = <pkcs8::PrivateKeyInfoRef as der::Decode>::from_der(der).map_err(|_| {
         Error::config(format!(
             "identity {source}: the PKCS#8 private key is malformed"
         ))
     })?;
-    if info.algorithm.oid != parse::RSA_ENCRYPTION {
-        return Err(Error::config(format!(
-            "identity {source}: not an RSA private key (algorithm {})",
-            info.algorithm.oid
-        )));
+    let refuse = |reason: String| Error::config(format!("identity {source}: {reason}"));
+    let oid = info.algorithm.oid;
+    if oid == ec::ID_EC_PUBLIC_KEY {
+        return ec::EcPrivateKey::from_pkcs8_der(der)
+            .map(IdentityKey::Ec)
+            .map_err(refuse);
     }
-    PrivateKey::from_pkcs8_der(der).map_err(|_| {
-        Error::config(format!(
-            "identity {source}: the RSA private key is not valid"
+    if oid == x25519::ID_X25519 {
+        return x25519::X25519PrivateKey::from_pkcs8_der(der)
+            .map(IdentityKey::X25519)
+            .map_err(refuse);
+    }
+    if mlkem::Level::from_oid(&oid).is_some() {
+        return mlkem::MlKemPrivateKey::from_pkcs8_der(der)
+            .map(|k| IdentityKey::MlKem(Box::new(k)))
+            .map_err(refuse);
+    }
+    if oid != parse::RSA_ENCRYPTION {
+        return Err(refuse(format!(
+            "not a private key sealmail decrypts with (algorithm {oid})"
         ))
-    })
+        .with_hint("sealmail decrypts with RSA, P-256/P-384, X25519 and ML-KEM-768/1024 keys"));
+    }
+    PrivateKey::from_pkcs8_der(der)
+        .map(|k| IdentityKey::Rsa(Box::new(k)))
+        .map_err(|_| refuse("the RSA private key is not valid".into()))
 }
 
-fn key_from_pkcs1(der: &[u8], source: &str) -> Result<PrivateKey> {
+fn key_from_pkcs1(der: &[u8], source: &str) -> Result<IdentityKey> {
     use pkcs1::DecodeRsaPrivateKey;
-    PrivateKey::from_pkcs1_der(der).map_err(|_| {
-        Error::config(format!(
-            "identity {source}: the RSA private key is not valid"
-        ))
-    })
+    PrivateKey::from_pkcs1_der(der)
+        .map(|k| IdentityKey::Rsa(Box::new(k)))
+        .map_err(|_| {
+            Error::config(format!(
+                "identity {source}: the RSA private key is not valid"
+            ))
+        })
 }
 
-fn key_from_encrypted_pkcs8(der: &[u8], passphrase: &str, source: &str) -> Result<PrivateKey> {
+fn key_from_encrypted_pkcs8(der: &[u8], passphrase: &str, source: &str) -> Result<IdentityKey> {
     let info = <pkcs8::EncryptedPrivateKeyInfoRef as der::Decode>::from_der(der).map_err(|_| {
         Error::config(format!(
             "identity {source}: the encrypted PKCS#8 private key is malformed"

@@ -154,7 +154,8 @@ fn unusable_recipients_are_78_naming_the_file_and_the_reason() {
         ("notyet.crt", "not valid before"),
         ("sigonly.crt", "keyUsage"),
         ("serverauth.crt", "emailProtection"),
-        ("ec.crt", "not an RSA"),
+        // P-256 is read, but this certificate's keyUsage (keyEncipherment) does not allow ECDH.
+        ("ec.crt", "keyAgreement"),
         ("garbage.pem", "not a certificate or public key"),
     ] {
         let path = key(file);

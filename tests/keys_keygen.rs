@@ -208,7 +208,7 @@ fn an_encrypted_key_is_pbes2_and_needs_the_passphrase() {
     let recipient = load_recipient_file(&crt_path, SystemTime::now())
         .unwrap()
         .remove(0);
-    assert_eq!(identity.public_key(), recipient.rsa_public_key().unwrap());
+    assert_eq!(identity.public_key(), recipient.rsa_public_key());
 
     let mut wrong = FixedPassphrase(Zeroizing::new("wrong".into()));
     let err = load_identity_file(&key_path, &mut wrong).unwrap_err();

@@ -26,10 +26,20 @@ pub use cms::enveloped_data::RecipientInfo;
 pub fn describe_whom(info: &RecipientInfo) -> String {
     match info {
         RecipientInfo::Ktri(k) => keys::describe_recipient_id(&k.rid),
-        RecipientInfo::Kari(_) => "a key-agreement recipient (kari)".into(),
+        RecipientInfo::Kari(k) => {
+            let whom: Vec<String> = k
+                .recipient_enc_keys
+                .iter()
+                .map(|rek| keys::describe_recipient_id(&kari::recipient_id_of(&rek.rid)))
+                .collect();
+            whom.join(", ")
+        }
         RecipientInfo::Kekri(_) => "a previously distributed key (kekri)".into(),
         RecipientInfo::Pwri(_) => "a password (pwri)".into(),
-        RecipientInfo::Ori(_) => "another kind of recipient (ori)".into(),
+        RecipientInfo::Ori(ori) => match kemri::parse(ori) {
+            Ok(Some(k)) => keys::describe_recipient_id(&k.rid),
+            _ => format!("another kind of recipient (ori {})", ori.ori_type),
+        },
     }
 }
 
@@ -38,6 +48,15 @@ pub fn describe_how(info: &RecipientInfo) -> String {
     match info {
         RecipientInfo::Ktri(k) => match ktri::oaep_params_of(&k.key_enc_alg) {
             Ok(p) => format!("RSAES-OAEP ({}, MGF1-{})", p.hash.name(), p.mgf_hash.name()),
+            Err(e) => e.message().to_string(),
+        },
+        RecipientInfo::Kari(k) => match kari::scheme_of(k) {
+            Ok(scheme) => format!("key agreement (kari): {}", scheme.describe()),
+            Err(e) => format!("key agreement (kari): {}", e.message()),
+        },
+        RecipientInfo::Ori(ori) => match kemri::parse(ori) {
+            Ok(Some(k)) => format!("KEM (ori id-ori-kem): {}", kemri::describe(&k)),
+            Ok(None) => "a kind sealmail does not use".into(),
             Err(e) => e.message().to_string(),
         },
         _ => "a kind sealmail does not use".into(),

@@ -142,9 +142,20 @@ pub(crate) fn check_recipient_certificate(
     cert: &Certificate,
     now: SystemTime,
 ) -> Result<PublicKey, String> {
-    let tbs = cert.tbs_certificate();
-    let key = recipient_key_from_spki(tbs.subject_public_key_info())?;
+    let key = recipient_key_from_spki(cert.tbs_certificate().subject_public_key_info())?;
+    check_certificate_use(cert, now, false)?;
+    Ok(key)
+}
 
+/// The date and usage rules every recipient certificate must meet: valid now, keyUsage allowing
+/// keyEncipherment (key transport, KEM) or keyAgreement (ECDH) when present, emailProtection
+/// when extendedKeyUsage is present.
+pub(crate) fn check_certificate_use(
+    cert: &Certificate,
+    now: SystemTime,
+    agreement: bool,
+) -> Result<(), String> {
+    let tbs = cert.tbs_certificate();
     let validity = tbs.validity();
     if now < validity.not_before.to_system_time() {
         return Err(format!(
@@ -157,10 +168,13 @@ pub(crate) fn check_recipient_certificate(
     }
 
     // RFC 8550 §4.4.2: "If the key usage extension is present, [...] the keyEncipherment bit
-    // MUST be set" for a certificate used with RSA key transport.
+    // MUST be set" for a certificate used with RSA key transport; keyAgreement for ECDH.
     match tbs.get_extension::<KeyUsage>() {
         Err(_) => return Err("the keyUsage extension is malformed".into()),
-        Ok(Some((_, usage))) if !usage.key_encipherment() => {
+        Ok(Some((_, usage))) if agreement && !usage.key_agreement() => {
+            return Err("its keyUsage does not allow keyAgreement (ECDH encryption)".into());
+        }
+        Ok(Some((_, usage))) if !agreement && !usage.key_encipherment() => {
             return Err("its keyUsage does not allow keyEncipherment (encryption)".into());
         }
         Ok(_) => {}
@@ -179,7 +193,7 @@ pub(crate) fn check_recipient_certificate(
         }
         Ok(_) => {}
     }
-    Ok(key)
+    Ok(())
 }
 
 /// Whether a certificate says it is a CA (basicConstraints cA TRUE, RFC 5280 §4.2.1.9).
