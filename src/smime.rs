@@ -595,6 +595,31 @@ struct Base64Reader<'a> {
     offset: u64,
 }
 
+/// What a base64 decoding error means for the message, in words: the decoder's own text (with
+/// offsets into our internal buffer) means nothing to the user.
+fn decode_failure(err: base64::DecodeSliceError) -> io::Error {
+    use base64::{DecodeError, DecodeSliceError};
+    malformed(match err {
+        DecodeSliceError::DecodeError(DecodeError::InvalidByte(_, b'=')) => {
+            "'=' padding appears before the end of the data".to_string()
+        }
+        DecodeSliceError::DecodeError(DecodeError::InvalidByte(_, b)) => {
+            format!("byte 0x{b:02x} is not a base64 character")
+        }
+        DecodeSliceError::DecodeError(DecodeError::InvalidLength(_)) => {
+            "the base64 text ends in the middle of a group (truncated?)".to_string()
+        }
+        DecodeSliceError::DecodeError(DecodeError::InvalidLastSymbol(_, _)) => {
+            "the last base64 character does not end the data cleanly (truncated or altered?)"
+                .to_string()
+        }
+        DecodeSliceError::DecodeError(DecodeError::InvalidPadding) => {
+            "the '=' padding at the end is wrong".to_string()
+        }
+        DecodeSliceError::OutputSliceTooSmall => "the base64 text cannot be decoded".to_string(),
+    })
+}
+
 fn malformed(what: impl std::fmt::Display) -> io::Error {
     Error::data(format!("malformed base64 in the input: {what}"))
         .with_hint("the message may have been damaged in transit")
@@ -661,7 +686,8 @@ impl<'a> Base64Reader<'a> {
         if self.clean.iter().filter(|&&b| b != b'=').count() % 4 == 1 {
             return Err(malformed("it ends in the middle of a group"));
         }
-        self.decode_prefix(self.clean.len()).map_err(malformed)?;
+        self.decode_prefix(self.clean.len())
+            .map_err(decode_failure)?;
         if self.decoded_total == 0 {
             return Err(Error::data("the input has no base64 content")
                 .with_hint("is the message empty or truncated?")
@@ -738,6 +764,14 @@ impl<'a> Base64Reader<'a> {
             let used = match scanned {
                 Scan::All => chunk.len(),
                 Scan::EndLine(at) => at,
+                Scan::Bad(at, b)
+                    if self.state == DecodeState::Padding && CLASS[b as usize] == ALPHA =>
+                {
+                    return Err(malformed(format!(
+                        "more base64 follows the '=' padding that ends it (offset {})",
+                        self.offset + at as u64
+                    )));
+                }
                 Scan::Bad(at, b) => {
                     return Err(malformed(format!(
                         "byte 0x{b:02x} at offset {} is not base64",
@@ -753,7 +787,7 @@ impl<'a> Base64Reader<'a> {
             }
             if self.state == DecodeState::Body {
                 let whole = self.clean.len() / 4 * 4;
-                self.decode_prefix(whole).map_err(malformed)?;
+                self.decode_prefix(whole).map_err(decode_failure)?;
             }
         }
         Ok(())

@@ -159,6 +159,47 @@ fn exit_64_for_usage_errors() {
 }
 
 #[test]
+fn a_bad_value_lists_the_valid_ones_on_the_error_line() {
+    for (args, needles) in [
+        (
+            vec!["encrypt", "--cipher", "rot13"],
+            vec![
+                "'rot13'",
+                "valid values:",
+                "chacha20-poly1305",
+                "aes-256-gcm",
+            ],
+        ),
+        (
+            vec!["encrypt", "--outform", "txt"],
+            vec!["'txt'", "valid values: smime, pem, der"],
+        ),
+        (
+            vec!["keygen", "--email", "a@example.org", "--bits", "1024"],
+            vec!["'1024'", "valid values: 2048, 3072, 4096"],
+        ),
+        (
+            vec!["decrypt", "--inform", "p7m"],
+            vec!["'p7m'", "valid values: auto, smime, pem, der"],
+        ),
+    ] {
+        let mut cmd = sealmail();
+        cmd.args(&args);
+        let out = run(cmd, MESSAGE);
+        for needle in &needles {
+            assert_fails(&out, 64, needle);
+        }
+        assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 2);
+    }
+    // A near miss gets clap's suggestion as the hint.
+    let mut cmd = sealmail();
+    cmd.args(["encrypt", "--recipent", "x"]);
+    let out = run(cmd, b"");
+    assert_fails(&out, 64, "'--recipent'");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hint: did you mean '--recipient'"));
+}
+
+#[test]
 fn exit_65_for_input_that_is_not_s_mime() {
     let key = fixture("interop/alice.key");
     assert_fails(&decrypt(&key, b""), 65, "");
@@ -168,6 +209,29 @@ fn exit_65_for_input_that_is_not_s_mime() {
     assert_fails(&decrypt(&key, signed), 65, "");
     let broken = b"MIME-Version: 1.0\nContent-Type: application/pkcs7-mime; smime-type=authEnveloped-data\nContent-Transfer-Encoding: base64\n\nMIIC!!!!\n";
     assert_fails(&decrypt(&key, broken), 65, "base64");
+}
+
+#[test]
+fn damaged_base64_is_described_in_words_not_the_decoder_s_text() {
+    let head = "MIME-Version: 1.0\nContent-Type: application/pkcs7-mime; smime-type=authEnveloped-data\n\
+Content-Transfer-Encoding: base64\n\n";
+    for (body, words) in [
+        ("MIt\n", "does not end the data cleanly"),
+        ("M\n", "ends in the middle of a group"),
+        ("MIIB*AAA\n", "byte 0x2a"),
+        ("MIIBAA==\nMIIB\n", "follows the '=' padding"),
+    ] {
+        let mut cmd = sealmail();
+        cmd.args(["decrypt", "-i"])
+            .arg(fixture("interop/alice.key"));
+        let out = run(cmd, format!("{head}{body}").as_bytes());
+        assert_fails(&out, 65, "malformed base64");
+        assert_fails(&out, 65, words);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for library_text in ["DecodeError", "Invalid", "symbol"] {
+            assert!(!stderr.contains(library_text), "{body:?}: {stderr}");
+        }
+    }
 }
 
 /// Without --entity, binary input is sealed whole (tests/leaks.rs); an entity must be one.
