@@ -45,6 +45,10 @@ pub struct Compose {
     pub cc: Vec<String>,
     pub subject: Option<String>,
     pub attach: Vec<PathBuf>,
+    /// The `--attach` value that INPUT came right after on the command line
+    /// (`--attach a.log b.txt`): the user most likely meant two attachments, and b.txt would
+    /// silently become the body instead of stdin.
+    pub body_follows: Option<PathBuf>,
 }
 
 /// Where a key passphrase comes from.
@@ -140,6 +144,19 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
 
     let reader: Box<dyn BufRead> = match &request.compose {
         Some(compose) => {
+            if let (Some(attached), Some(body)) = (&compose.body_follows, input_path) {
+                return Err(Error::usage(format!(
+                    "'{}' follows --attach {}, so it would be the message body, not an attachment",
+                    body.display(),
+                    attached.display()
+                ))
+                .with_hint(format!(
+                    "attach each file with its own --attach (--attach {} --attach {}); to send \
+                     a file as the body, give it before the first --attach",
+                    attached.display(),
+                    body.display()
+                )));
+            }
             let mut body = Vec::new();
             sio::open_input(input_path)?
                 .read_to_end(&mut body)
@@ -253,13 +270,28 @@ fn peek_header_section(reader: &mut Box<dyn BufRead>) -> Result<Vec<u8>> {
     Ok(header)
 }
 
-/// `--header-recipients`: every To/Cc/Bcc address must be in the keyring; From only when it is.
+/// `--header-recipients`: every To/Cc address must be in the keyring; From only when it is. A
+/// Bcc field is refused: its recipients would be named, by their RecipientInfos, in the one
+/// envelope every other recipient gets.
 fn header_recipients(
     header: &[u8],
     keyring: Option<&Path>,
     now: SystemTime,
 ) -> Result<Vec<Recipient>> {
     let addresses = crate::compose::header_addresses(header)?;
+    if !addresses.bcc.is_empty() {
+        let bcc = addresses.bcc.join(", ");
+        return Err(Error::usage(format!(
+            "the message has Bcc recipients ({bcc}): --header-recipients would name them to \
+             every other recipient"
+        ))
+        .with_hint(format!(
+            "encrypt the others' copy without the Bcc field, and give each Bcc recipient a \
+             copy of their own in a separate run: sealmail encrypt -r {bcc0} MESSAGE | sendmail \
+             {bcc0}",
+            bcc0 = addresses.bcc[0]
+        )));
+    }
     let mut out = Vec::new();
     for address in &addresses.recipients {
         out.push(lookup_address(address, keyring, now)?);

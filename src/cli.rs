@@ -28,6 +28,38 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parse the process's arguments, and note what only their order can tell: whether INPUT
+    /// came right after an `--attach FILE` (see [`EncryptArgs::input_follows_attach`]).
+    pub fn parse_args() -> Result<Cli, clap::Error> {
+        Self::parse_from_args(std::env::args_os())
+    }
+
+    pub fn parse_from_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory, FromArgMatches};
+        let mut command = Cli::command();
+        let mut matches = command.try_get_matches_from_mut(args)?;
+        // Which --attach value (by position) INPUT directly follows; read before the matches
+        // are consumed below.
+        let follows = match matches.subcommand() {
+            Some(("encrypt", m)) => m
+                .index_of("input")
+                .and_then(|input| m.indices_of("attach")?.position(|index| index + 1 == input)),
+            _ => None,
+        };
+        let mut cli =
+            Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))?;
+        if let Command::Encrypt(args) = &mut cli.command {
+            args.input_follows_attach = follows.and_then(|i| args.attach.get(i).cloned());
+        }
+        Ok(cli)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Encrypt a message (or a MIME entity, or a body to compose) to one or more recipients
@@ -70,7 +102,7 @@ sealmail keygen --email alice@example.org --passphrase-file pass.txt -o alice")]
 
 #[derive(Debug, Args)]
 pub struct EncryptArgs {
-    /// The message: a file, or - / absent for stdin
+    /// The message: a file, or - / absent for stdin (in compose mode: the plain-text body)
     pub input: Option<PathBuf>,
 
     /// More recipient certificates or addresses after INPUT, as neomutt's %c passes them
@@ -85,7 +117,8 @@ pub struct EncryptArgs {
     #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
     pub recipients_files: Vec<PathBuf>,
 
-    /// Also encrypt to every To/Cc/Bcc address, and to From when the keyring has it
+    /// Also encrypt to every To and Cc address (from the keyring), and to From when the keyring
+    /// has it. A message with a Bcc field is refused: send Bcc recipients a separate copy
     #[arg(long)]
     pub header_recipients: bool,
 
@@ -109,21 +142,26 @@ pub struct EncryptArgs {
     #[arg(long, value_name = "ADDR")]
     pub from: Option<String>,
 
-    /// Compose: a To address (repeatable)
-    #[arg(long, value_name = "ADDR")]
+    /// Compose: To addresses, separated by commas or semicolons (repeatable)
+    #[arg(long, value_name = "ADDRS")]
     pub to: Vec<String>,
 
-    /// Compose: a Cc address (repeatable)
-    #[arg(long, value_name = "ADDR")]
+    /// Compose: Cc addresses, separated by commas or semicolons (repeatable)
+    #[arg(long, value_name = "ADDRS")]
     pub cc: Vec<String>,
 
     /// Compose: the subject
     #[arg(long, value_name = "S")]
     pub subject: Option<String>,
 
-    /// Compose: attach a file (repeatable)
+    /// Compose: attach FILE; one file per --attach, repeat it for more. The body is INPUT, or
+    /// stdin when INPUT is absent or -
     #[arg(long, value_name = "FILE")]
     pub attach: Vec<PathBuf>,
+
+    /// Set after parsing: the --attach value INPUT directly follows, if any.
+    #[arg(skip)]
+    pub input_follows_attach: Option<PathBuf>,
 
     /// Do not hide the Subject in the outer headers
     #[arg(long)]
@@ -313,6 +351,7 @@ impl Command {
                         cc: a.cc,
                         subject: a.subject,
                         attach: a.attach,
+                        body_follows: a.input_follows_attach,
                     }),
                     keep_subject: a.keep_subject,
                     output: a.output,

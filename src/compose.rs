@@ -74,46 +74,130 @@ fn attachment(path: &Path) -> Result<MimePart<'static>> {
         .transfer_encoding("base64"))
 }
 
-/// One address as given on the command line: `alice@example.org` or `Alice <alice@example.org>`.
+/// `--from`: exactly one address, `alice@example.org` or `Alice <alice@example.org>`.
 fn address(value: &str) -> Result<Address<'static>> {
-    let parsed = parse_address_field(value)?;
-    let first = parsed
-        .into_iter()
-        .next()
-        .ok_or_else(|| bad_address(value))?;
-    Ok(match first.0 {
-        Some(name) => Address::new_address(Some(name), first.1),
-        None => Address::new_address(None::<String>, first.1),
-    })
+    let mut list = parse_address_list(value)?;
+    match (list.pop(), list.is_empty()) {
+        (Some((name, addr)), true) => Ok(Address::new_address(name, addr)),
+        _ => Err(
+            Error::usage(format!("--from '{value}' is more than one address"))
+                .with_hint("give one sender with --from; put the others in --to or --cc"),
+        ),
+    }
 }
 
+/// `--to`/`--cc`: every value is an address list; repeated flags add up.
 fn address_list(values: &[String]) -> Result<Address<'static>> {
     let mut list = Vec::new();
-    for v in values {
-        list.push(address(v)?);
+    for value in values {
+        for (name, addr) in parse_address_list(value)? {
+            list.push(Address::new_address(name, addr));
+        }
     }
     Ok(Address::new_list(list))
 }
 
-fn bad_address(value: &str) -> Error {
-    Error::usage(format!("'{value}' is not an email address"))
-        .with_hint("give an address as alice@example.org or 'Alice <alice@example.org>'")
+fn bad_address_list(value: &str) -> Error {
+    Error::usage(format!("'{value}' is not an email address list")).with_hint(
+        "separate addresses with commas, e.g. 'ops@example.org, Dev Team <dev@example.org>' \
+             (or repeat the flag)",
+    )
 }
 
-/// Parse an address field value with mail-parser: (display name, address) pairs.
-fn parse_address_field(value: &str) -> Result<Vec<(Option<String>, String)>> {
+/// One flag value as an RFC 5322 address list: addresses separated by `,` or by `;` (as Outlook
+/// users type them), each `addr@domain` or `Display Name <addr@domain>`; a quoted display name
+/// may hold commas. Anything else (two addresses with only a space between them, a word that is
+/// not an address, a line break) is refused: the value would become a malformed header.
+pub fn parse_address_list(value: &str) -> Result<Vec<(Option<String>, String)>> {
     if value.contains(['\r', '\n']) {
-        return Err(bad_address(value));
+        return Err(bad_address_list(value));
     }
-    let raw = format!("To: {value}\r\n\r\n");
-    let message = MessageParser::default()
-        .parse_headers(raw.as_bytes())
-        .ok_or_else(|| bad_address(value))?;
-    let list = message.to().map(collect_addresses).unwrap_or_default();
-    if list.is_empty() || list.iter().any(|(_, a)| !a.contains('@')) {
-        return Err(bad_address(value));
+    let mut list = Vec::new();
+    for piece in split_top_level(value).ok_or_else(|| bad_address_list(value))? {
+        if piece.trim().is_empty() {
+            continue;
+        }
+        let one = parse_one_address(piece).ok_or_else(|| bad_address_list(value))?;
+        list.push(one);
+    }
+    if list.is_empty() {
+        return Err(bad_address_list(value));
     }
     Ok(list)
+}
+
+/// Split at the `,` and `;` that separate addresses: not inside a quoted string, an angle
+/// address or a comment. `None` when a quote, `<` or `(` is left open.
+fn split_top_level(value: &str) -> Option<Vec<&str>> {
+    let mut pieces = Vec::new();
+    let (mut start, mut quoted, mut escaped, mut angle, mut comment) =
+        (0, false, false, 0u32, 0u32);
+    for (i, c) in value.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if quoted || comment > 0 => escaped = true,
+            '"' if comment == 0 => quoted = !quoted,
+            _ if quoted => {}
+            '(' => comment += 1,
+            ')' => comment = comment.checked_sub(1)?,
+            _ if comment > 0 => {}
+            '<' => angle += 1,
+            '>' => angle = angle.checked_sub(1)?,
+            ',' | ';' if angle == 0 => {
+                pieces.push(&value[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    if quoted || escaped || angle > 0 || comment > 0 {
+        return None;
+    }
+    pieces.push(&value[start..]);
+    Some(pieces)
+}
+
+/// One address, read by mail-parser: exactly one mailbox whose addr-spec is well formed.
+fn parse_one_address(piece: &str) -> Option<(Option<String>, String)> {
+    let raw = format!("To: {piece}\r\n\r\n");
+    let message = MessageParser::default().parse_headers(raw.as_bytes())?;
+    let mut found = message.to().map(collect_addresses).unwrap_or_default();
+    match (found.pop(), found.is_empty()) {
+        (Some((name, addr)), true) if is_addr_spec(&addr) => {
+            Some((name.filter(|n| !n.trim().is_empty()), addr))
+        }
+        _ => None,
+    }
+}
+
+/// `local@domain` with nothing in it that would break the header: no blanks or controls, one
+/// `@`, a dot-separated domain (or an `[address literal]`).
+fn is_addr_spec(addr: &str) -> bool {
+    let Some((local, domain)) = addr.rsplit_once('@') else {
+        return false;
+    };
+    let plain = |s: &str| {
+        !s.is_empty()
+            && !s.starts_with('.')
+            && !s.ends_with('.')
+            && !s.contains("..")
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:@\\\"".contains(c))
+    };
+    let local_ok = plain(local)
+        || (local.len() >= 2
+            && local.starts_with('"')
+            && local.ends_with('"')
+            && !local.chars().any(char::is_control));
+    let domain_ok = plain(domain)
+        || (domain.starts_with('[')
+            && domain.ends_with(']')
+            && !domain.chars().any(|c| c.is_whitespace() || c.is_control()));
+    local_ok && domain_ok
 }
 
 fn collect_addresses(address: &mail_parser::Address<'_>) -> Vec<(Option<String>, String)> {
@@ -130,8 +214,11 @@ fn collect_addresses(address: &mail_parser::Address<'_>) -> Vec<(Option<String>,
 /// only read its own sent mail if it is a recipient too).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct HeaderAddresses {
-    /// Every To, Cc and Bcc address, in order, each once.
+    /// Every To and Cc address, in order, each once.
     pub recipients: Vec<String>,
+    /// The Bcc addresses: never encrypted to in the same envelope as the others, whose
+    /// RecipientInfos would name them to every recipient.
+    pub bcc: Vec<String>,
     pub from: Option<String>,
 }
 
@@ -139,22 +226,26 @@ pub fn header_addresses(header_section: &[u8]) -> Result<HeaderAddresses> {
     let message = MessageParser::default()
         .parse_headers(header_section)
         .ok_or_else(|| Error::data("cannot read the message's address headers"))?;
-    let mut recipients: Vec<String> = Vec::new();
-    for field in [message.to(), message.cc(), message.bcc()]
-        .into_iter()
-        .flatten()
-    {
-        for (_, a) in collect_addresses(field) {
-            if !recipients.iter().any(|r| r.eq_ignore_ascii_case(&a)) {
-                recipients.push(a);
+    let unique = |fields: &[Option<&mail_parser::Address<'_>>]| {
+        let mut out: Vec<String> = Vec::new();
+        for field in fields.iter().flatten() {
+            for (_, a) in collect_addresses(field) {
+                if !out.iter().any(|r| r.eq_ignore_ascii_case(&a)) {
+                    out.push(a);
+                }
             }
         }
-    }
+        out
+    };
     let from = message
         .from()
         .and_then(|f| collect_addresses(f).into_iter().next())
         .map(|(_, a)| a);
-    Ok(HeaderAddresses { recipients, from })
+    Ok(HeaderAddresses {
+        recipients: unique(&[message.to(), message.cc()]),
+        bcc: unique(&[message.bcc()]),
+        from,
+    })
 }
 
 /// A content type for an attachment from its file name; application/octet-stream when unsure.
@@ -205,9 +296,8 @@ mod tests {
                 "ops@example.org".into(),
                 "Dev Team <dev@example.org>".into(),
             ],
-            cc: vec![],
             subject: Some("Build 42 — passed ✓".into()),
-            attach: vec![],
+            ..Default::default()
         };
         let raw = build(&compose, "all green\nbye\n".as_bytes()).unwrap();
         let m = parse(&raw);
@@ -283,29 +373,103 @@ mod tests {
         );
     }
 
+    fn addresses(values: &[(Option<String>, String)]) -> Vec<(Option<&str>, &str)> {
+        values
+            .iter()
+            .map(|(n, a)| (n.as_deref(), a.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn address_lists_split_at_commas_and_semicolons_outside_quotes() {
+        let got = parse_address_list(
+            "ops@example.org, \"Doe, John\" <john@example.org>;dev@example.org ; Dev Team <team@example.org>,",
+        )
+        .unwrap();
+        assert_eq!(
+            addresses(&got),
+            [
+                (None, "ops@example.org"),
+                (Some("Doe, John"), "john@example.org"),
+                (None, "dev@example.org"),
+                (Some("Dev Team"), "team@example.org"),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_address_of_repeated_list_flags_reaches_the_header() {
+        let compose = Compose {
+            to: vec![
+                "ops@example.org, dev@example.org".into(),
+                "\"Doe, \\\"JD\\\" John\" <john@example.org>".into(),
+            ],
+            cc: vec![
+                "a@example.org; b@example.org".into(),
+                "c@example.org".into(),
+            ],
+            ..Default::default()
+        };
+        let raw = build(&compose, b"x").unwrap();
+        let m = parse(&raw);
+        let to: Vec<_> = m
+            .to()
+            .unwrap()
+            .iter()
+            .map(|a| (a.name(), a.address().unwrap()))
+            .collect();
+        assert_eq!(
+            to,
+            [
+                (None, "ops@example.org"),
+                (None, "dev@example.org"),
+                (Some("Doe, \"JD\" John"), "john@example.org"),
+            ]
+        );
+        let cc: Vec<_> = m.cc().unwrap().iter().filter_map(|a| a.address()).collect();
+        assert_eq!(cc, ["a@example.org", "b@example.org", "c@example.org"]);
+    }
+
+    #[test]
+    fn more_than_one_from_address_is_a_usage_error() {
+        let compose = Compose {
+            from: Some("a@example.org, b@example.org".into()),
+            ..Default::default()
+        };
+        let err = build(&compose, b"x").unwrap_err();
+        assert_eq!(err.exit_code(), 64);
+        assert!(err.message().contains("more than one"), "{err:?}");
+    }
+
     #[test]
     fn bad_addresses_are_usage_errors() {
-        for bad in ["not an address", "", "a@b\r\nBcc: evil@example.org"] {
+        for bad in [
+            "not an address",
+            "",
+            " , ",
+            "a@example.org b@example.org",
+            "a@example.org, garbage",
+            "Alice <alice@example.org",
+            "\"unclosed <a@example.org>",
+            "a@b\r\nBcc: evil@example.org",
+        ] {
             let compose = Compose {
                 to: vec![bad.into()],
                 ..Default::default()
             };
-            assert_eq!(
-                build(&compose, b"x").unwrap_err().exit_code(),
-                64,
-                "{bad:?}"
-            );
+            let err = build(&compose, b"x").unwrap_err();
+            assert_eq!(err.exit_code(), 64, "{bad:?}");
+            let named = bad.split(['\r', '\n']).next().unwrap_or_default();
+            assert!(err.message().contains(&format!("'{named}")), "{err:?}");
         }
     }
 
     #[test]
-    fn header_addresses_collect_to_cc_bcc_once_and_from() {
-        let header = b"From: Me <me@example.org>\r\nTo: a@example.org, B <b@example.org>\r\nCc: A@example.org\r\nBcc: c@example.org\r\n\r\n";
+    fn header_addresses_collect_to_cc_once_bcc_apart_and_from() {
+        let header = b"From: Me <me@example.org>\r\nTo: a@example.org, B <b@example.org>\r\nCc: A@example.org\r\nBcc: c@example.org, C@example.org\r\n\r\n";
         let got = header_addresses(header).unwrap();
-        assert_eq!(
-            got.recipients,
-            ["a@example.org", "b@example.org", "c@example.org"]
-        );
+        assert_eq!(got.recipients, ["a@example.org", "b@example.org"]);
+        assert_eq!(got.bcc, ["c@example.org"]);
         assert_eq!(got.from.as_deref(), Some("me@example.org"));
     }
 }

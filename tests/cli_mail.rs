@@ -1,6 +1,7 @@
 //! End to end through the binary: what mail clients, sendmail pipes and CI jobs do with sealmail
 //! (issue 3). Whole-message round trips with header protection for every message fixture,
-//! `--header-recipients` with To/Cc/Bcc, compose mode, `-` for stdin and stdout, and the README
+//! `--header-recipients` with To/Cc (and its refusal of Bcc), compose mode with address lists and
+//! repeated `--attach`, `-` for stdin and stdout, and the README
 //! recipes that do not need sendmail or neomutt themselves.
 
 mod common;
@@ -179,10 +180,10 @@ fn keep_subject_leaves_the_subject_outside_and_protection_still_round_trips() {
 }
 
 #[test]
-fn header_recipients_encrypts_to_to_cc_bcc_and_a_known_from_and_drops_bcc() {
+fn header_recipients_encrypts_to_to_cc_and_a_known_from() {
     let ring = keyring(&["alice", "bob", "carol"]);
     let message = b"From: Carol <carol@example.org>\nTo: Alice <ALICE@example.org>\n\
-Bcc: bob@example.org\nSubject: quarterly numbers\nDate: Mon, 20 Oct 2025 10:00:00 +0000\n\
+Cc: bob@example.org\nSubject: quarterly numbers\nDate: Mon, 20 Oct 2025 10:00:00 +0000\n\
 Message-ID: <q3@example.org>\n\nThe numbers are in.\n";
     let sealed = ok(
         &[
@@ -193,11 +194,6 @@ Message-ID: <q3@example.org>\n\nThe numbers are in.\n";
         ],
         message,
     );
-    assert!(!contains(&sealed, b"Bcc"), "Bcc in the output");
-    assert!(
-        !contains(&sealed, b"bob@example.org"),
-        "Bcc address in the output"
-    );
     assert!(contains(&sealed, b"\nTo: Alice <ALICE@example.org>\n"));
     for who in ["alice", "bob", "carol"] {
         let restored = decrypt_with(&key(&format!("{who}.key")), &sealed);
@@ -206,9 +202,37 @@ Message-ID: <q3@example.org>\n\nThe numbers are in.\n";
             contains(&restored, b"Subject: quarterly numbers\n"),
             "{who}"
         );
-        // The restored message has no Bcc either: it never went inside.
-        assert!(!contains(&restored, b"Bcc"), "{who}");
     }
+}
+
+#[test]
+fn header_recipients_refuses_a_bcc_field_naming_its_addresses() {
+    // One envelope for everyone would carry a RecipientInfo per Bcc address, which any recipient
+    // can read (`inspect`): a blind copy must be a separate run.
+    let ring = keyring(&["alice", "bob", "carol"]);
+    let message = b"From: carol@example.org\nTo: alice@example.org\n\
+Bcc: bob@example.org, Dan <dan@example.net>\nSubject: s\n\nhi\n";
+    let mut cmd = sealmail();
+    cmd.args([
+        "encrypt",
+        "--header-recipients",
+        "--keyring",
+        s(ring.path()),
+    ]);
+    let out = run(cmd, message);
+    assert_fails(
+        &out,
+        64,
+        "Bcc recipients (bob@example.org, dan@example.net)",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sealmail: hint: ") && stderr.contains("-r bob@example.org"),
+        "{stderr}"
+    );
+    // Without --header-recipients the Bcc field is dropped and the -r recipients get it, as before.
+    let sealed = ok(&["encrypt", "-r", s(&key("alice.crt"))], message);
+    assert!(!contains(&sealed, b"Bcc") && !contains(&sealed, b"bob@example.org"));
 }
 
 #[test]
@@ -435,29 +459,118 @@ fn readme_recipe_team_list_and_branching_on_exit_codes() {
 }
 
 #[test]
-fn readme_recipe_ci_compose_with_attachment_and_summary_body() {
+fn compose_to_and_cc_lists_and_repeated_attach_all_arrive() {
+    use mail_parser::MimeHeaders;
     let dir = tempdir();
-    std::fs::copy(key("alice.crt"), dir.path().join("ops.crt")).unwrap();
-    std::fs::write(dir.path().join("build.log"), "compiling...\ndone\n").unwrap();
-    std::fs::write(dir.path().join("summary.txt"), "all green\n").unwrap();
-    let script = format!(
-        "export GITHUB_RUN_NUMBER=7; {bin} encrypt -r ops.crt --from ci@example.org --to ops@example.org \
-         --subject \"build $GITHUB_RUN_NUMBER: success\" --attach build.log summary.txt",
-        bin = env!("CARGO_BIN_EXE_sealmail"),
+    let log = dir.path().join("build.log");
+    let xml = dir.path().join("report.xml");
+    std::fs::write(&log, "compiling...\ndone\n").unwrap();
+    std::fs::write(&xml, "<ok/>").unwrap();
+    let sealed = ok(
+        &[
+            "encrypt",
+            "-r",
+            s(&key("alice.crt")),
+            "--to",
+            "ops@example.org, \"Doe, John\" <john@example.org>",
+            "--to",
+            "dev@example.org; qa@example.org",
+            "--cc",
+            "a@example.org,b@example.org",
+            "--attach",
+            s(&log),
+            "--attach",
+            s(&xml),
+        ],
+        b"all green\n",
     );
-    let mut cmd = std::process::Command::new("sh");
-    cmd.arg("-c").arg(&script).current_dir(dir.path());
-    let out = run(cmd, b"");
+    let restored = decrypt_with(&key("alice.key"), &sealed);
+    let m = mail_parser::MessageParser::default()
+        .parse(&restored)
+        .unwrap();
+    let to: Vec<_> = m.to().unwrap().iter().filter_map(|a| a.address()).collect();
+    assert_eq!(
+        to,
+        [
+            "ops@example.org",
+            "john@example.org",
+            "dev@example.org",
+            "qa@example.org"
+        ]
+    );
+    assert_eq!(m.to().unwrap().first().and_then(|a| a.name()), None);
+    let cc: Vec<_> = m.cc().unwrap().iter().filter_map(|a| a.address()).collect();
+    assert_eq!(cc, ["a@example.org", "b@example.org"]);
+    // The body came from stdin; both files are attachments.
+    assert_eq!(m.body_text(0).unwrap().replace("\r\n", "\n"), "all green\n");
+    assert_eq!(m.attachment(0).unwrap().contents(), b"compiling...\ndone\n");
+    assert_eq!(
+        m.attachment(1).unwrap().attachment_name(),
+        Some("report.xml")
+    );
+    // The outer header, which sendmail -t routes by, has every address too.
+    let (outer, _) = split_message(&sealed);
+    let outer_to = field(outer, "To").unwrap();
+    for a in [
+        "ops@example.org",
+        "john@example.org",
+        "dev@example.org",
+        "qa@example.org",
+    ] {
+        assert!(outer_to.contains(a), "{outer_to}");
+    }
+}
+
+#[test]
+fn compose_refuses_what_is_not_an_address_list_naming_it() {
+    for (flag, value) in [
+        ("--to", "a@example.org b@example.org"),
+        ("--cc", "ops@example.org, not-an-address"),
+        ("--to", "garbage"),
+        ("--from", "a@example.org, b@example.org"),
+    ] {
+        let mut cmd = sealmail();
+        cmd.args(["encrypt", "-r", s(&key("alice.crt")), flag, value]);
+        assert_fails(&run(cmd, b"body\n"), 64, &format!("'{value}'"));
+    }
+}
+
+#[test]
+fn a_file_right_after_attach_is_refused_not_silently_made_the_body() {
+    // `--attach build.log summary.txt` used to seal summary.txt as the body and drop stdin.
+    let dir = tempdir();
+    let log = dir.path().join("build.log");
+    let summary = dir.path().join("summary.txt");
+    std::fs::write(&log, "log\n").unwrap();
+    std::fs::write(&summary, "summary\n").unwrap();
+    let alice = key("alice.crt");
+    let base = ["encrypt", "-r", s(&alice), "--to", "ops@example.org"];
+    let joined = format!("--attach={}", s(&log));
+    for attach in [vec!["--attach", s(&log)], vec![joined.as_str()]] {
+        let mut cmd = sealmail();
+        cmd.args(base).args(&attach).arg(&summary);
+        let out = run(cmd, b"from stdin\n");
+        assert_fails(&out, 64, &format!("'{}' follows --attach", s(&summary)));
+    }
+    // The body file given before --attach, and `-` after it, are what they say.
+    let mut cmd = sealmail();
+    cmd.args(base).arg(&summary).args(["--attach", s(&log)]);
+    let out = run(cmd, b"from stdin\n");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let restored = decrypt_with(&key("alice.key"), &out.stdout);
-    let m = mail_parser::MessageParser::default()
-        .parse(&restored)
-        .unwrap();
-    assert_eq!(m.subject(), Some("build 7: success"));
-    assert_eq!(m.body_text(0).unwrap().replace("\r\n", "\n"), "all green\n");
-    assert_eq!(m.attachment(0).unwrap().contents(), b"compiling...\ndone\n");
+    assert!(contains(&restored, b"summary\n") && !contains(&restored, b"from stdin"));
+    let mut cmd = sealmail();
+    cmd.args(base).args(["--attach", s(&log), "-"]);
+    let out = run(cmd, b"from stdin\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored = decrypt_with(&key("alice.key"), &out.stdout);
+    assert!(contains(&restored, b"from stdin\n"));
 }
