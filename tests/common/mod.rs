@@ -31,6 +31,13 @@ pub fn sealmail_under(wrapper: &str, wrapper_args: &[&str]) -> Command {
     cmd
 }
 
+/// Any program (a shell running a README recipe) with the same clean environment.
+pub fn clean_command(program: &str) -> Command {
+    let mut cmd = Command::new(program);
+    clean_env(&mut cmd);
+    cmd
+}
+
 fn clean_env(cmd: &mut Command) {
     let empty = std::env::temp_dir().join("sealmail-test-no-config");
     cmd.env_remove("SEALMAIL_KEYRING")
