@@ -20,6 +20,7 @@ pub enum Request {
     Decrypt(DecryptRequest),
     Keygen(KeygenRequest),
     Inspect(InspectRequest),
+    NeomuttIndex(NeomuttIndexRequest),
 }
 
 pub struct EncryptRequest {
@@ -79,6 +80,13 @@ pub struct KeygenRequest {
     pub passphrase: Option<PassphraseFrom>,
 }
 
+/// `neomutt-index`: the folders default to `~/.smime/certificates` and `~/.smime/keys`.
+pub struct NeomuttIndexRequest {
+    pub files: Vec<PathBuf>,
+    pub certificates: Option<PathBuf>,
+    pub keys: Option<PathBuf>,
+}
+
 pub struct InspectRequest {
     pub input: Option<PathBuf>,
     pub inform: InForm,
@@ -90,6 +98,7 @@ pub fn run(request: Request) -> Result<()> {
         Request::Decrypt(r) => run_decrypt(r),
         Request::Keygen(r) => run_keygen(r),
         Request::Inspect(r) => run_inspect(r),
+        Request::NeomuttIndex(r) => run_neomutt_index(r),
     }
 }
 
@@ -667,6 +676,53 @@ fn run_inspect(request: InspectRequest) -> Result<()> {
         write!(w, "{inspection}")?;
     }
     output.commit()
+}
+
+// ---------------------------------------------------------------------------------------------
+// neomutt-index
+
+fn run_neomutt_index(request: NeomuttIndexRequest) -> Result<()> {
+    use crate::neomutt::{self, EntryKind};
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let folder = |given: Option<PathBuf>, default: &str, flag: &str| {
+        given
+            .or_else(|| home.as_ref().map(|h| h.join(".smime").join(default)))
+            .ok_or_else(|| {
+                Error::usage(format!("no {flag} folder: $HOME is not set"))
+                    .with_hint(format!("give it with {flag} DIR"))
+            })
+    };
+    let request = neomutt::IndexRequest {
+        certificates: folder(request.certificates, "certificates", "--certs")?,
+        keys: folder(request.keys, "keys", "--keys")?,
+        files: request.files,
+    };
+    let entries = neomutt::add_to_index(&request, SystemTime::now())?;
+    let mut output = Output::new(None, Privacy::Public);
+    {
+        let mut w = output.writer()?;
+        for entry in &entries {
+            let (kind, folder) = match entry.kind {
+                EntryKind::Certificate => ("certificate", &request.certificates),
+                EntryKind::Key => ("key", &request.keys),
+            };
+            writeln!(
+                w,
+                "{kind} {} {} ({})",
+                entry.name,
+                entry.mailbox,
+                folder.join(&entry.name).display()
+            )?;
+        }
+    }
+    output.commit()?;
+    if let Some(key) = entries.iter().find(|e| e.kind == EntryKind::Key) {
+        eprintln!(
+            "sealmail: for neomutt: set smime_default_key = \"{}\"   # {}",
+            key.name, key.mailbox
+        );
+    }
+    Ok(())
 }
 
 use std::io::Write as _;

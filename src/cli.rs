@@ -90,6 +90,22 @@ sealmail keygen --email alice@example.org --passphrase-file pass.txt -o alice")]
         after_help = "Examples:\n  sealmail inspect sealed.eml\n  sealmail inspect --inform der part.der"
     )]
     Inspect(InspectArgs),
+    /// Add certificates and keys to neomutt's S/MIME folders and their .index files
+    #[command(
+        name = "neomutt-index",
+        long_about = "Add certificates and keys to neomutt's S/MIME folders and write the .index \
+lines neomutt reads to find them ($smime_certificates/.index, $smime_keys/.index).\n\n\
+A certificate file (PEM, several certificates allowed, or DER) goes into the certificates folder, \
+one index line per email address in it. A private key (PEM) goes into the keys folder together \
+with its certificate: from the same file, or NAME.crt beside NAME.key, as keygen writes them. \
+Each file is named after its certificate's fingerprint (3f2a9c01.0); stdout lists what was added, \
+and a key's name is the value for neomutt's smime_default_key. Running it again adds nothing.",
+        after_help = "Examples:\n  \
+sealmail neomutt-index alice.key                   # your key (alice.crt beside it)\n  \
+sealmail neomutt-index bob.crt carol.pem           # correspondents' certificates\n  \
+sealmail neomutt-index --certs ~/.smime/certificates --keys ~/.smime/keys alice.key"
+    )]
+    NeomuttIndex(NeomuttIndexArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  sealmail completions bash > /etc/bash_completion.d/sealmail\n  sealmail completions zsh > ~/.zfunc/_sealmail"
@@ -239,6 +255,21 @@ pub struct KeygenArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct NeomuttIndexArgs {
+    /// Certificates and private keys to add
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// neomutt's $smime_certificates folder [default: ~/.smime/certificates]
+    #[arg(long, value_name = "DIR")]
+    pub certs: Option<PathBuf>,
+
+    /// neomutt's $smime_keys folder [default: ~/.smime/keys]
+    #[arg(long, value_name = "DIR")]
+    pub keys: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct InspectArgs {
     /// The encrypted message: a file, or - / absent for stdin
     pub input: Option<PathBuf>,
@@ -378,6 +409,11 @@ impl Command {
             Command::Inspect(a) => Request::Inspect(app::InspectRequest {
                 input: a.input,
                 inform: a.inform.into(),
+            }),
+            Command::NeomuttIndex(a) => Request::NeomuttIndex(app::NeomuttIndexRequest {
+                files: a.files,
+                certificates: a.certs,
+                keys: a.keys,
             }),
             Command::Completions { .. } => return None,
         })

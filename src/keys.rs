@@ -19,7 +19,7 @@ mod keygen;
 mod keyring;
 pub mod mlkem;
 mod oaep;
-mod parse;
+pub(crate) mod parse;
 pub(crate) mod raw_rsa;
 pub mod x25519;
 

@@ -19,6 +19,7 @@ pub mod error;
 pub mod io;
 pub mod keys;
 pub mod message;
+pub mod neomutt;
 mod pipeline;
 pub mod smime;
 
