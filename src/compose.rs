@@ -48,9 +48,12 @@ pub fn build(compose: &Compose, body: &[u8]) -> Result<Vec<u8>> {
         }
         builder = builder.body(MimePart::new("multipart/mixed", parts));
     }
-    let message = builder
-        .write_to_vec()
-        .map_err(|e| Error::io(format!("cannot build the message: {e}")))?;
+    let message = builder.write_to_vec().map_err(|e| {
+        Error::io(format!(
+            "cannot build the message: {}",
+            crate::error::io_reason(&e)
+        ))
+    })?;
     Ok(crate::entity::to_lf(&message))
 }
 

@@ -570,3 +570,26 @@ fn der_is_never_written_to_a_terminal_without_force() {
         "{text}"
     );
 }
+
+#[test]
+fn key_and_certificate_errors_are_in_words_without_library_text_or_debug_quoting() {
+    // keygen's address check used Rust's debug quoting ("--email \"not an address\"").
+    let out = sm(&["keygen", "--email", "not an address"], b"");
+    assert_fails(&out, 64, "--email 'not an address': not an email address");
+    // A damaged PEM block used to end in the PEM decoder's own error text.
+    let dir = tempdir();
+    let bad = dir.path().join("damaged.crt");
+    std::fs::write(
+        &bad,
+        "-----BEGIN CERTIFICATE-----\nMIIB!!!!\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let out = sm(&["encrypt", "-r", s(&bad)], &message());
+    assert_fails(&out, 78, "damaged.crt");
+    assert_fails(&out, 78, "its base64 is damaged or cut short");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("Base64") && !stderr.contains("Error"),
+        "{stderr}"
+    );
+}

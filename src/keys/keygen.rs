@@ -78,13 +78,14 @@ pub fn keygen_at(request: &KeygenRequest, now: SystemTime) -> Result<GeneratedKe
     };
     check_common_name(common_name, request.name.is_some())?;
 
-    let key = PrivateKey::new(&mut getrandom::SysRng, request.bits)
-        .map_err(|e| Error::io(format!("cannot generate an RSA key: {e}")))?;
+    let key = PrivateKey::new(&mut getrandom::SysRng, request.bits).map_err(|_| {
+        Error::io("cannot generate an RSA key: the system's random number generator failed")
+    })?;
     let cert_pem = self_signed_certificate(&key, email, common_name, request.days, now)?;
     let key_pem = match &request.passphrase {
         None => key
             .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| Error::io(format!("cannot encode the private key: {e}")))?,
+            .map_err(|_| Error::io("cannot write the new private key as PEM"))?,
         Some(passphrase) => encrypted_pkcs8_pem(&key, passphrase)?,
     };
     Ok(GeneratedKey { key_pem, cert_pem })
@@ -92,7 +93,7 @@ pub fn keygen_at(request: &KeygenRequest, now: SystemTime) -> Result<GeneratedKe
 
 /// Only addresses a certificate can carry: rfc822Name and emailAddress are IA5String (ASCII).
 fn check_email(email: &str) -> Result<()> {
-    let bad = |why: &str| Error::usage(format!("--email {email:?}: {why}"));
+    let bad = |why: &str| Error::usage(format!("--email '{email}': {why}"));
     let Some((local, domain)) = email.split_once('@') else {
         return Err(bad("not an email address (no @)"));
     };
@@ -138,8 +139,13 @@ fn check_common_name(name: &str, given: bool) -> Result<()> {
 /// iteration count (600,000, OWASP) and AES-256-CBC — what `openssl pkcs8 -topk8 -v2 aes-256-cbc`
 /// writes, with more iterations; every PKCS#8 reader understands it.
 fn encrypted_pkcs8_pem(key: &PrivateKey, passphrase: &str) -> Result<Zeroizing<String>> {
-    let fail =
-        |e: &dyn std::fmt::Display| Error::io(format!("cannot encrypt the private key: {e}"));
+    // The steps fail only when the random number generator does or an encoding overflows; the
+    // libraries' own texts would say nothing more to the user.
+    let fail = |_: &dyn std::fmt::Display| {
+        Error::io(
+            "cannot encrypt the private key with the passphrase (an encoding or random number step failed)",
+        )
+    };
     let plain = key.to_pkcs8_der().map_err(|e| fail(&e))?;
     let info = pkcs8::PrivateKeyInfoRef::try_from(plain.as_bytes()).map_err(|e| fail(&e))?;
     let params = pkcs8::pkcs5::pbes2::Parameters::generate_pbkdf2(&mut getrandom::SysRng)
@@ -182,7 +188,9 @@ fn self_signed_certificate(
     days: u32,
     now: SystemTime,
 ) -> Result<String> {
-    let fail = |e: &dyn std::fmt::Display| Error::io(format!("cannot build the certificate: {e}"));
+    let fail = |_: &dyn std::fmt::Display| {
+        Error::io("cannot build the certificate (an encoding or signing step failed)")
+    };
     let public_key = key.to_public_key();
 
     let name = subject_name(email, common_name).map_err(|e| fail(&e))?;

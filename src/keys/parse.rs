@@ -65,8 +65,9 @@ pub(crate) fn pem_blocks(bytes: &[u8]) -> Result<Vec<PemBlock>, String> {
                  which is not supported"
             ));
         }
-        let (_, der) = der::pem::decode_vec(block)
-            .map_err(|e| format!("the PEM block {label} is malformed ({e})"))?;
+        let (_, der) = der::pem::decode_vec(block).map_err(|_| {
+            format!("the PEM block {label} is malformed (its base64 is damaged or cut short)")
+        })?;
         blocks.push(PemBlock {
             label,
             der: Zeroizing::new(der),
