@@ -33,9 +33,110 @@ fn render() -> Vec<u8> {
         out.extend(section.as_bytes());
     }
     man.render_extra_section(&mut out).unwrap();
+    out.extend(STATIC_SECTIONS.as_bytes());
     man.render_version_section(&mut out).unwrap();
     out
 }
+
+/// What clap does not know: the sections a man page reader looks for after the options.
+const STATIC_SECTIONS: &str = r#".SH "EXIT STATUS"
+sealmail exits with the codes of sysexits(3), which mail software (Postfix pipe, procmail) acts on:
+.TP
+.B 0
+success
+.TP
+.B 64
+usage error: a bad flag or value, a compose address that is not an address list, a Bcc field with \-\-header\-recipients
+.TP
+.B 65
+the input is not a message, not S/MIME or malformed, or the integrity check failed
+.TP
+.B 66
+an input, key or certificate file does not exist or cannot be read
+.TP
+.B 67
+a recipient address has no certificate in the keyring
+.TP
+.B 73
+the output file cannot be created
+.TP
+.B 74
+an I/O error while reading or writing (a closed pipe included)
+.TP
+.B 77
+none of the identities can decrypt the message
+.TP
+.B 78
+a key or certificate is unusable
+.PP
+Errors are one line on standard error, \fBsealmail: error: ...\fR, maybe followed by \fBsealmail: hint: ...\fR; nothing is written to standard output on failure.
+.SH ENVIRONMENT
+.TP
+.B SEALMAIL_KEYRING
+the keyring folder for recipient addresses when \-\-keyring is not given
+.TP
+.B SEALMAIL_IDENTITY
+private keys for decrypt when \-i is not given (several paths separated by \fB:\fR)
+.TP
+.B SEALMAIL_PASSPHRASE
+the key passphrase when neither \-\-passphrase\-file nor \-\-passphrase\-fd is given
+.TP
+.B XDG_CONFIG_HOME
+where the default keyring and keys folders are (default \fI~/.config\fR)
+.TP
+.B HOME
+the base of the default folders, and of neomutt\-index's \fI~/.smime\fR
+.SH FILES
+.TP
+.I $XDG_CONFIG_HOME/sealmail/certs/
+the default keyring: recipients' certificates (*.crt, *.pem, *.cer), matched by email address
+.TP
+.I $XDG_CONFIG_HOME/sealmail/keys/
+the default private keys for decrypt (folder 0700, files 0600)
+.TP
+.I ~/.smime/certificates/.index, ~/.smime/keys/.index
+neomutt's S/MIME index files, written by \fBsealmail neomutt\-index\fR
+.SH EXAMPLES
+Encrypt a message file and send it:
+.PP
+.nf
+.RS
+sealmail encrypt \-r ops.crt report.eml | sendmail \-t
+.RE
+.fi
+.PP
+Compose from a CI job: the body is INPUT (or stdin), one \-\-attach per file, address lists in \-\-to:
+.PP
+.nf
+.RS
+sealmail encrypt summary.txt \-r ops.crt \-o sealed.eml \\
+  \-\-from ci@example.org \-\-to 'ops@example.org, dev@example.org' \\
+  \-\-subject 'build 42' \-\-attach build.log \-\-attach report.xml
+sendmail \-t < sealed.eml
+.RE
+.fi
+.PP
+A sendmail filter that sends nothing when sealmail fails (its exit code becomes the filter's):
+.PP
+.nf
+.RS
+sealed=$(mktemp) || exit 75
+trap 'rm \-f "$sealed"' EXIT
+sealmail encrypt \-\-header\-recipients \-o "$sealed" || exit $?
+/usr/sbin/sendmail \-G \-i \-f "$sender" \-\- "$@" < "$sealed"
+.RE
+.fi
+.PP
+Set up neomutt (README.md has the whole muttrc):
+.PP
+.nf
+.RS
+sealmail neomutt\-index alice.key bob.crt
+.RE
+.fi
+.SH "SEE ALSO"
+openssl\-cms(1), gpgsm(1), neomutt(1), sendmail(8), sysexits(3); RFC 8551 (S/MIME 4.0), RFC 5652 and RFC 5083 (CMS, AuthEnvelopedData), RFC 9788 (header protection).
+"#;
 
 #[test]
 fn man_page_is_current() {
@@ -63,6 +164,13 @@ fn man_page_documents_every_command_and_exit_codes() {
         "\\-\\-recipient",
         "\\-\\-identity",
         "sysexits",
+        "sealmail neomutt\\-index",
+        ".SH \"EXIT STATUS\"",
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+        ".SH EXAMPLES",
+        ".SH \"SEE ALSO\"",
+        "SEALMAIL_KEYRING",
     ] {
         assert!(page.contains(word), "man page lacks {word}");
     }
