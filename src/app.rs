@@ -354,10 +354,13 @@ fn load_identities(paths: &[PathBuf], passphrases: &mut Passphrases) -> Result<V
 /// blind try.
 fn load_identity(path: &Path, passphrases: &mut Passphrases) -> Result<Vec<Identity>> {
     if path.as_os_str() == "-" {
-        let mut bytes = Zeroizing::new(Vec::new());
+        // Allocated once at the limit: a growing buffer would leave copies of the key behind
+        // in freed memory that nothing wipes.
+        const LIMIT: usize = 1 << 20;
+        let mut bytes = Zeroizing::new(Vec::with_capacity(LIMIT));
         std::io::stdin()
             .lock()
-            .take(1 << 20)
+            .take(LIMIT as u64)
             .read_to_end(&mut bytes)
             .map_err(|e| Error::from(e).context("reading the identity from stdin"))?;
         return keys::identities_from_bytes(&bytes, "stdin", passphrases);

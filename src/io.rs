@@ -19,6 +19,7 @@ use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Seek, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use zeroize::Zeroize;
 
 /// Buffer size for writing files (and copying held-back output out of its spill file): large, so
 /// that the 100 MiB workloads move in few system calls.
@@ -96,6 +97,17 @@ struct Held {
     /// Set once the held bytes have gone to `out`: every later write goes straight through.
     through: bool,
     spill: Option<BufWriter<File>>,
+    /// Plaintext: the held bytes are allocated once at `limit` and wiped when done with.
+    private: bool,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.private {
+            // Only the bytes written: the rest of the capacity was never touched.
+            self.held.as_mut_slice().zeroize();
+        }
+    }
 }
 
 struct AtomicFile {
@@ -109,7 +121,13 @@ impl Output {
     /// An output to `path` (`None` or `-`: stdout). Nothing is created yet.
     pub fn new(path: Option<&Path>, privacy: Privacy) -> Output {
         match named(path) {
-            None => Output::to_writer(Box::new(io::stdout()), STDOUT_HOLD),
+            None => {
+                let mut output = Output::to_writer(Box::new(io::stdout()), STDOUT_HOLD);
+                if let Sink::Stream(held) = &mut output.sink {
+                    held.private = privacy == Privacy::Private;
+                }
+                output
+            }
             Some(p) => Output {
                 path: Some(p.to_path_buf()),
                 sink: Sink::File(AtomicFile {
@@ -133,6 +151,7 @@ impl Output {
                 hold_all: false,
                 through: false,
                 spill: None,
+                private: false,
             }),
         }
     }
@@ -257,19 +276,27 @@ impl Held {
         } else if let Some(spill) = &mut self.spill {
             spill.write_all(buf).map_err(spill_error)?;
         } else if self.held.len() + buf.len() <= self.limit {
+            if self.private && self.held.capacity() < self.limit {
+                // Growing by reallocation would leave copies of plaintext in freed memory.
+                self.held.reserve_exact(self.limit);
+            }
             self.held.extend_from_slice(buf);
         } else if self.hold_all {
             let mut spill =
                 BufWriter::with_capacity(IO_BUFFER, tempfile::tempfile().map_err(spill_error)?);
             spill.write_all(&self.held).map_err(spill_error)?;
             spill.write_all(buf).map_err(spill_error)?;
-            self.held = Vec::new();
+            self.held.as_mut_slice().zeroize();
+            self.held.clear();
             self.spill = Some(spill);
         } else {
             self.through = true;
-            let held = std::mem::take(&mut self.held);
-            self.out.write_all(&held).map_err(stdout_error)?;
+            self.out.write_all(&self.held).map_err(stdout_error)?;
             self.out.write_all(buf).map_err(stdout_error)?;
+            if self.private {
+                self.held.as_mut_slice().zeroize();
+            }
+            self.held.clear();
         }
         Ok(buf.len())
     }
@@ -291,8 +318,11 @@ impl Held {
                 reader.consume(n);
             }
         } else {
-            let held = std::mem::take(&mut self.held);
-            self.out.write_all(&held).map_err(stdout_error)?;
+            self.out.write_all(&self.held).map_err(stdout_error)?;
+            if self.private {
+                self.held.as_mut_slice().zeroize();
+            }
+            self.held.clear();
         }
         self.through = true;
         self.out.flush().map_err(stdout_error)?;
