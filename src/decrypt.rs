@@ -294,8 +294,21 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
     let cipher = head.content.cipher;
     let mut last_error = None;
     let mut matched = false;
+    // One private-key operation per identity and identifier: a RecipientInfo that repeats an
+    // identifier already tried for that identity (up to 1024 of them) costs nothing more. An
+    // RSA identity has at most three identifiers, so at most three operations.
+    let mut tried: Vec<(usize, &crate::keys::RecipientIdentifier)> = Vec::new();
     for info in &head.recipients {
-        for identity in identities.iter().filter(|i| i.answers_to(info)) {
+        for (index, identity) in identities.iter().enumerate() {
+            if !identity.answers_to(info) {
+                continue;
+            }
+            if let cms::RecipientInfo::Ktri(ktri) = info {
+                if tried.contains(&(index, &ktri.rid)) {
+                    continue;
+                }
+                tried.push((index, &ktri.rid));
+            }
             matched = true;
             match try_unwrap(identity, info, cipher) {
                 Ok(key) => return Ok(key),
