@@ -457,15 +457,29 @@ impl Sealer {
     /// for ChaCha20-Poly1305, 64 GiB for GCM). Then `chunk` is zeroed, so no plaintext is left in
     /// it, and the sealer is spent: every later call fails too, and its tag will not verify.
     pub fn seal_in_place(&mut self, chunk: &mut [u8]) -> Result<()> {
-        self.seal_in_place_after(chunk, 0)
+        let offset = self.mac.ct_len;
+        self.seal_in_place_after(chunk, offset, 0)
     }
 
-    /// [`Sealer::seal_in_place`] for a chunk whose first `encrypted` bytes a [`SharedKeystream`]
-    /// has already encrypted, at this chunk's place in the content: those are only
-    /// authenticated, the rest is encrypted and authenticated. Fails (zeroing `chunk`, spending
-    /// the sealer) also when `encrypted` is longer than the chunk.
-    pub fn seal_in_place_after(&mut self, chunk: &mut [u8], encrypted: usize) -> Result<()> {
-        let sealed = self.seal_pieces(chunk, encrypted);
+    /// [`Sealer::seal_in_place`] for a chunk that starts at content offset `offset` and whose
+    /// first `encrypted` bytes a [`SharedKeystream`] has already encrypted at that offset: those
+    /// are only authenticated, the rest is encrypted and authenticated.
+    ///
+    /// Fails (zeroing `chunk`, spending the sealer) also when `encrypted` is longer than the
+    /// chunk, or when `offset` is not where the content sealed so far ends: an accounting slip
+    /// between the two threads would otherwise encrypt with keystream already used, under a tag
+    /// that still verifies.
+    pub fn seal_in_place_after(
+        &mut self,
+        chunk: &mut [u8],
+        offset: u64,
+        encrypted: usize,
+    ) -> Result<()> {
+        let sealed = if offset == self.mac.ct_len {
+            self.seal_pieces(chunk, encrypted)
+        } else {
+            Err(Error::io("a piece of the content arrived out of place"))
+        };
         if sealed.is_err() {
             chunk.zeroize();
             self.mac.too_long = true;
@@ -857,7 +871,7 @@ mod tests {
             }
             let mut sealer = Sealer::new(&key, &nonce);
             for (r, &n) in ranges.iter().zip(&split) {
-                sealer.seal_in_place_after(&mut buf[r.clone()], n).unwrap();
+                sealer.seal_in_place_after(&mut buf[r.clone()], r.start as u64, n).unwrap();
             }
             let (ref_ct, ref_tag) = reference_seal(&key, &nonce, &[], &pt);
             prop_assert!(buf == ref_ct, "{} ciphertext differs", cipher.name());
@@ -918,10 +932,30 @@ mod tests {
         let key = key_for(ContentCipher::ChaCha20Poly1305, &[7; 32]);
         let mut sealer = Sealer::new(&key, &[1; 12]);
         let mut chunk = *b"plaintext";
-        assert!(sealer.seal_in_place_after(&mut chunk, 10).is_err());
+        assert!(sealer.seal_in_place_after(&mut chunk, 0, 10).is_err());
         assert_eq!(chunk, [0; 9]);
         // The sealer is spent: later chunks fail too.
         assert!(sealer.seal_in_place(&mut [1, 2, 3]).is_err());
+    }
+
+    #[test]
+    fn a_chunk_out_of_place_is_refused_and_wiped_so_no_keystream_is_used_twice() {
+        let key = key_for(ContentCipher::Aes256Gcm, &[7; 32]);
+        let mut sealer = Sealer::new(&key, &[1; 12]);
+        let mut first = *b"first piece";
+        sealer.seal_in_place_after(&mut first, 0, 0).unwrap();
+        // The next piece claims offset 0 again (a slip that would reuse the first keystream),
+        // then one that skips ahead: both refused, wiped, and the sealer spent.
+        for offset in [0u64, 12, 100] {
+            let mut again = *b"second";
+            assert!(sealer.seal_in_place_after(&mut again, offset, 0).is_err());
+            assert_eq!(again, [0; 6]);
+        }
+        let mut right = *b"second";
+        assert!(
+            sealer.seal_in_place_after(&mut right, 11, 0).is_err(),
+            "spent"
+        );
     }
 
     #[test]

@@ -402,10 +402,13 @@ fn load_identities(paths: &[PathBuf], passphrases: &mut Passphrases) -> Result<V
 /// blind try.
 fn load_identity(path: &Path, passphrases: &mut Passphrases) -> Result<Vec<Identity>> {
     if path.as_os_str() == "-" {
-        let mut bytes = Zeroizing::new(Vec::new());
+        // Allocated once at the limit: a growing buffer would leave copies of the key behind
+        // in freed memory that nothing wipes.
+        const LIMIT: usize = 1 << 20;
+        let mut bytes = Zeroizing::new(Vec::with_capacity(LIMIT));
         std::io::stdin()
             .lock()
-            .take(1 << 20)
+            .take(LIMIT as u64)
             .read_to_end(&mut bytes)
             .map_err(|e| Error::from(e).context("reading the identity from stdin"))?;
         return keys::identities_from_bytes(&bytes, "stdin", passphrases);
@@ -648,10 +651,7 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
             );
         }
     }
-    let passphrase = match &request.passphrase {
-        Some(from) => Some(read_passphrase(from, &key_path.display().to_string())?),
-        None => None,
-    };
+    let passphrase = keygen_passphrase(request.passphrase.as_ref(), &key_path)?;
     let generated = keys::keygen(&keys::KeygenRequest {
         email,
         name: request.name.clone(),
@@ -696,10 +696,7 @@ fn run_keygen_modern(kind: keys::ModernKind, request: &KeygenRequest) -> Result<
             );
         }
     }
-    let passphrase = match &request.passphrase {
-        Some(from) => Some(read_passphrase(from, &key_path.display().to_string())?),
-        None => None,
-    };
+    let passphrase = keygen_passphrase(request.passphrase.as_ref(), &key_path)?;
     let generated = keys::keygen_modern(kind, passphrase.as_ref())?;
     sio::write_new_file(&key_path, generated.key_pem.as_bytes(), Privacy::Private)?;
     if let Err(e) = sio::write_new_file(&pub_path, generated.public_pem.as_bytes(), Privacy::Public)
@@ -714,6 +711,58 @@ fn run_keygen_modern(kind: keys::ModernKind, request: &KeygenRequest) -> Result<
         pub_path.display()
     );
     Ok(())
+}
+
+/// The passphrase to encrypt a new key with: from the option when there is one (an empty one
+/// is refused, 64: it would protect nothing while looking as if it did); else, on a terminal,
+/// asked twice (an empty answer means no passphrase); else none. A key written unencrypted is
+/// said so on stderr. Nothing is ever prompted for without a terminal.
+fn keygen_passphrase(
+    from: Option<&PassphraseFrom>,
+    key_path: &Path,
+) -> Result<Option<Zeroizing<String>>> {
+    let key_file = key_path.display().to_string();
+    let unencrypted = || {
+        eprintln!(
+            "sealmail: note: {key_file} is written unencrypted; anyone who can read the file can decrypt your mail (give --passphrase-file or --passphrase-fd to encrypt it)"
+        );
+        Ok(None)
+    };
+    if let Some(from) = from {
+        let passphrase = read_passphrase(from, &key_file)?;
+        if passphrase.is_empty() {
+            return Err(Error::usage("the passphrase for the new key is empty")
+                .with_hint("give a non-empty passphrase, or leave out the passphrase option for an unencrypted key"));
+        }
+        return Ok(Some(passphrase));
+    }
+    let on_terminal = std::io::stdin().is_terminal() && std::fs::File::open("/dev/tty").is_ok();
+    if !on_terminal {
+        return unencrypted();
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map(Zeroizing::new)
+            .map_err(|e| {
+                Error::io(format!(
+                    "cannot read the passphrase from the terminal: {}",
+                    crate::error::io_reason(&e)
+                ))
+            })
+    };
+    let first = ask(&format!(
+        "sealmail: passphrase to encrypt {key_file} (empty for none): "
+    ))?;
+    if first.is_empty() {
+        return unencrypted();
+    }
+    let again = ask("sealmail: the same passphrase again: ")?;
+    if *again != *first {
+        return Err(Error::usage(
+            "the two passphrases differ; no key was written",
+        ));
+    }
+    Ok(Some(first))
 }
 
 fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {

@@ -13,9 +13,10 @@ use crate::entity::Decanonicalizer;
 use crate::error::{Error, Result};
 use crate::keys::Identity;
 use crate::message::{self, BodyForm, LineEnding};
-use crate::pipeline::{cannot_start_thread, worker_error};
+use crate::pipeline::worker_error;
 use crate::smime::{self, InForm};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
+use zeroize::Zeroizing;
 
 /// Ciphertext up to this size is spooled in memory; beyond it, in an anonymous temporary file.
 const SPOOL_IN_MEMORY: usize = 8 << 20;
@@ -64,7 +65,8 @@ pub fn decrypt(
 }
 
 /// Pass 1 on two cores: this thread reads the envelope (base64 and CMS; the input is not `Send`)
-/// while a worker runs the MAC over the ciphertext and spools it.
+/// while a worker runs the MAC over the ciphertext and spools it. Without a worker (no thread
+/// to be had) this thread does both.
 ///
 /// Pieces go round between the two threads and are reused; at most `DEPTH` exist, so memory
 /// stays bounded and no send on the bounded channels can block for good.
@@ -78,34 +80,52 @@ fn verify_and_spool<R: Read>(
     let mut first = vec![0u8; CHUNK];
     let n = read_full(envelope, &mut first)?;
     first.truncate(n);
+    verifier.update(&first);
+    spool.write(&first)?;
     if n < CHUNK {
-        verifier.update(&first);
-        spool.write(&first)?;
         return Ok((verifier, spool));
     }
     let (to_worker, worker_in) = crate::pipeline::channel::<Vec<u8>>(DEPTH);
     let (worker_out, from_worker) = crate::pipeline::channel::<Result<Vec<u8>>>(DEPTH);
     std::thread::scope(|scope| {
-        let worker = crate::pipeline::spawn_beside(scope, move || -> Result<(Verifier, Spool)> {
-            for piece in worker_in {
-                verifier.update(&piece);
-                if let Err(e) = spool.write(&piece) {
-                    let _ = worker_out.send(Err(e.clone()));
-                    return Err(e);
+        let worker = crate::pipeline::spawn_with(
+            scope,
+            (verifier, spool, worker_in, worker_out),
+            |(mut verifier, mut spool, worker_in, worker_out)| -> Result<(Verifier, Spool)> {
+                for piece in worker_in {
+                    verifier.update(&piece);
+                    if let Err(e) = spool.write(&piece) {
+                        let _ = worker_out.send(Err(e.clone()));
+                        return Err(e);
+                    }
+                    // The reading side may want no more pieces (the content has ended): not an
+                    // error.
+                    let _ = worker_out.send(Ok(piece));
                 }
-                // The reading side may want no more pieces (the content has ended): not an error.
-                let _ = worker_out.send(Ok(piece));
+                Ok((verifier, spool))
+            },
+        );
+        let worker = match worker {
+            Ok(worker) => worker,
+            Err((mut verifier, mut spool, _, _)) => {
+                // No second thread to be had (a pids limit): the same work on this one.
+                let mut piece = first;
+                loop {
+                    piece.resize(CHUNK, 0);
+                    let n = read_full(envelope, &mut piece)?;
+                    if n == 0 {
+                        return Ok((verifier, spool));
+                    }
+                    verifier.update(&piece[..n]);
+                    spool.write(&piece[..n])?;
+                }
             }
-            Ok((verifier, spool))
-        })
-        .map_err(cannot_start_thread)?;
+        };
         // Every channel end this thread holds lives in this closure, so they are all dropped,
         // letting the worker go, before it is joined below.
         let fed = (move || -> Result<()> {
-            to_worker
-                .send(first)
-                .map_err(|_| worker_error(&from_worker, thread_stopped))?;
             let mut spare: Vec<Vec<u8>> = (1..DEPTH).map(|_| vec![0u8; CHUNK]).collect();
+            spare.push(first);
             loop {
                 let mut piece = match spare.pop() {
                     Some(piece) => piece,
@@ -122,7 +142,11 @@ fn verify_and_spool<R: Read>(
                     .map_err(|_| worker_error(&from_worker, thread_stopped))?;
             }
         })();
-        let done = worker.join().unwrap_or_else(|_| Err(thread_stopped()));
+        let done = worker
+            .join()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Err(thread_stopped()));
         // A read error here is the cause; the worker's "stopped" would only be its echo.
         fed.and(done)
     })
@@ -144,62 +168,115 @@ fn read_full<R: Read>(envelope: &mut EnvelopeReader<R>, buf: &mut [u8]) -> Resul
 
 /// Pass 2 on two cores: a worker reads the verified ciphertext back from the spool and decrypts
 /// it, while this thread hands the plaintext to `restore` (which writes to the output, and the
-/// output is not `Send`).
+/// output is not `Send`). Without a worker, this thread decrypts as `restore` reads.
+///
+/// Every buffer that holds plaintext is a [`Zeroizing`] one, wiped when it is dropped.
 fn decrypt_and_restore(
     spool: Spool,
-    mut decryptor: Decryptor,
+    decryptor: Decryptor,
     restore: impl FnOnce(&mut dyn BufRead) -> Result<()>,
 ) -> Result<()> {
-    let mut spool = match spool.into_small() {
-        Ok(mut small) => {
+    let spool = match spool.into_small() {
+        Ok(small) => {
             // All of it fits one piece: decrypt it here, no worker needed.
+            let mut small = Zeroizing::new(small);
+            let mut decryptor = decryptor;
             decryptor.decrypt_in_place(&mut small)?;
-            return restore(&mut std::io::Cursor::new(small));
+            return restore(&mut std::io::Cursor::new(&small[..]));
         }
         Err(spool) => spool.into_reader()?,
     };
-    let (worker_out, from_worker) = crate::pipeline::channel::<Result<Vec<u8>>>(DEPTH);
-    let (recycle, recycled) = crate::pipeline::channel::<Vec<u8>>(DEPTH);
+    let (worker_out, from_worker) = crate::pipeline::channel::<Result<Zeroizing<Vec<u8>>>>(DEPTH);
+    let (recycle, recycled) = crate::pipeline::channel::<Zeroizing<Vec<u8>>>(DEPTH);
     std::thread::scope(|scope| {
-        let worker = crate::pipeline::spawn_beside(scope, move || {
-            let mut fresh = DEPTH;
-            loop {
-                let mut piece = if fresh > 0 {
-                    fresh -= 1;
-                    Vec::with_capacity(CHUNK)
-                } else {
-                    match recycled.recv() {
-                        Ok(piece) => piece,
-                        // The restoring side has stopped (its own error, or done early).
-                        Err(_) => return,
+        let worker = crate::pipeline::spawn_with(
+            scope,
+            (spool, decryptor, worker_out, recycled),
+            |(mut spool, mut decryptor, worker_out, recycled)| {
+                let mut fresh = DEPTH;
+                loop {
+                    let mut piece = if fresh > 0 {
+                        fresh -= 1;
+                        Zeroizing::new(Vec::with_capacity(CHUNK))
+                    } else {
+                        match recycled.recv() {
+                            Ok(piece) => piece,
+                            // The restoring side has stopped (its own error, or done early).
+                            Err(_) => return,
+                        }
+                    };
+                    let decrypted =
+                        next_plaintext(&mut spool, &mut decryptor, &mut piece).map(|()| piece);
+                    // An empty piece is the end of the plaintext.
+                    let last = decrypted.as_ref().map_or(true, |p| p.is_empty());
+                    if worker_out.send(decrypted).is_err() || last {
+                        return;
                     }
-                };
-                piece.clear();
-                let decrypted = (&mut spool)
-                    .take(CHUNK as u64)
-                    .read_to_end(&mut piece)
-                    .map_err(spool_error)
-                    .and_then(|_| decryptor.decrypt_in_place(&mut piece))
-                    .map(|()| piece);
-                // An empty piece is the end of the plaintext.
-                let last = decrypted.as_ref().map_or(true, |p| p.is_empty());
-                if worker_out.send(decrypted).is_err() || last {
-                    return;
                 }
+            },
+        );
+        let worker = match worker {
+            Ok(worker) => worker,
+            // No second thread to be had (a pids limit): decrypt on this one as it is read.
+            Err((spool, decryptor, _, _)) => {
+                return restore(&mut std::io::BufReader::with_capacity(
+                    CHUNK,
+                    Decrypting {
+                        spool,
+                        decryptor,
+                        piece: Zeroizing::new(Vec::with_capacity(CHUNK)),
+                        pos: 0,
+                    },
+                ));
             }
-        })
-        .map_err(cannot_start_thread)?;
+        };
         let restored = restore(&mut Plaintext {
             from_worker,
             recycle,
-            piece: Vec::new(),
+            piece: Zeroizing::new(Vec::new()),
             pos: 0,
             ended: false,
         });
         // The worker does not fail on its own: its errors came through the channel.
-        let joined = worker.join().map_err(|_| thread_stopped());
+        let joined = worker.join().map(drop).map_err(|_| thread_stopped());
         restored.and(joined)
     })
+}
+
+/// The next piece of plaintext into `piece` (replacing what it held; empty at the end).
+fn next_plaintext(
+    spool: &mut dyn Read,
+    decryptor: &mut Decryptor,
+    piece: &mut Zeroizing<Vec<u8>>,
+) -> Result<()> {
+    piece.clear();
+    spool
+        .take(CHUNK as u64)
+        .read_to_end(piece)
+        .map_err(spool_error)?;
+    decryptor.decrypt_in_place(piece)
+}
+
+/// Plaintext decrypted on the reading thread, for when there is no worker.
+struct Decrypting {
+    spool: Box<dyn Read + Send>,
+    decryptor: Decryptor,
+    piece: Zeroizing<Vec<u8>>,
+    pos: usize,
+}
+
+impl Read for Decrypting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.piece.len() {
+            next_plaintext(&mut self.spool, &mut self.decryptor, &mut self.piece)?;
+            self.pos = 0;
+        }
+        let available = self.piece.get(self.pos..).unwrap_or_default();
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 fn thread_stopped() -> Error {
@@ -217,8 +294,21 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
     let cipher = head.content.cipher;
     let mut last_error = None;
     let mut matched = false;
+    // One private-key operation per identity and identifier: a RecipientInfo that repeats an
+    // identifier already tried for that identity (up to 1024 of them) costs nothing more. An
+    // RSA identity has at most three identifiers, so at most three operations.
+    let mut tried: Vec<(usize, &crate::keys::RecipientIdentifier)> = Vec::new();
     for info in &head.recipients {
-        for identity in identities.iter().filter(|i| i.answers_to(info)) {
+        for (index, identity) in identities.iter().enumerate() {
+            if !identity.answers_to(info) {
+                continue;
+            }
+            if let cms::RecipientInfo::Ktri(ktri) = info {
+                if tried.contains(&(index, &ktri.rid)) {
+                    continue;
+                }
+                tried.push((index, &ktri.rid));
+            }
             matched = true;
             match try_unwrap(identity, info, cipher) {
                 Ok(key) => return Ok(key),
@@ -296,10 +386,10 @@ fn restore(
     line_ending: LineEnding,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let mut head = Vec::new();
-    (&mut plaintext)
-        .take(message::MAX_HEADER_SECTION as u64 + 4)
-        .read_to_end(&mut head)?;
+    // Allocated once at its limit, so that growing it leaves no copies of plaintext behind.
+    let limit = message::MAX_HEADER_SECTION + 4;
+    let mut head = Zeroizing::new(Vec::with_capacity(limit));
+    (&mut plaintext).take(limit as u64).read_to_end(&mut head)?;
     let mut cursor = std::io::Cursor::new(&head[..]);
     let (header, body_start, form) = match message::read_header_section(&mut cursor) {
         Ok(inner) => {
@@ -309,9 +399,13 @@ fn restore(
             } else {
                 restored.header_section
             };
-            (header, cursor.position() as usize, restored.body)
+            (
+                Zeroizing::new(header),
+                cursor.position() as usize,
+                restored.body,
+            )
         }
-        Err(_) => (Vec::new(), 0, BodyForm::Binary),
+        Err(_) => (Zeroizing::new(Vec::new()), 0, BodyForm::Binary),
     };
     out.write_all(&header)?;
     let mut body = BodyWriter {
@@ -321,10 +415,10 @@ fn restore(
             BodyForm::Binary
         },
         decanon: Decanonicalizer::default(),
-        buf: Vec::new(),
+        buf: Zeroizing::new(Vec::new()),
     };
     body.write(&head[body_start..], out)?;
-    let mut chunk = vec![0u8; CHUNK];
+    let mut chunk = Zeroizing::new(vec![0u8; CHUNK]);
     loop {
         let n = plaintext.read(&mut chunk)?;
         if n == 0 {
@@ -340,7 +434,7 @@ fn restore(
 struct BodyWriter {
     form: BodyForm,
     decanon: Decanonicalizer,
-    buf: Vec<u8>,
+    buf: Zeroizing<Vec<u8>>,
 }
 
 impl BodyWriter {
@@ -421,9 +515,9 @@ fn spool_error(e: std::io::Error) -> Error {
 /// Decrypted bytes, produced only from verified ciphertext, as they come from the decrypting
 /// worker; each piece used up goes back to it.
 struct Plaintext {
-    from_worker: crate::pipeline::Receiver<Result<Vec<u8>>>,
-    recycle: crate::pipeline::Sender<Vec<u8>>,
-    piece: Vec<u8>,
+    from_worker: crate::pipeline::Receiver<Result<Zeroizing<Vec<u8>>>>,
+    recycle: crate::pipeline::Sender<Zeroizing<Vec<u8>>>,
+    piece: Zeroizing<Vec<u8>>,
     pos: usize,
     ended: bool,
 }

@@ -11,7 +11,7 @@ use crate::entity::Canonicalizer;
 use crate::error::{Error, Result};
 use crate::keys::Recipient;
 use crate::message::{self, BodyForm, Head, Protection, SplitMessage};
-use crate::pipeline::{cannot_start_thread, worker_error};
+use crate::pipeline::worker_error;
 use crate::smime::{self, OutForm};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -111,6 +111,9 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
 /// The pieces go round between the two threads and are reused, so nothing is allocated per piece.
 struct Piece {
     sealed: Vec<u8>,
+    /// Where in the content the piece starts: the sealer refuses a piece that is not where its
+    /// content ends (keystream must never be used twice).
+    offset: u64,
     encrypted: usize,
 }
 
@@ -149,17 +152,19 @@ impl Pipeline {
         mut self,
         reader: &mut dyn BufRead,
         first: Vec<u8>,
-        mut sealer: Sealer,
+        sealer: Sealer,
         envelope: &mut EnvelopeWriter<W>,
     ) -> Result<[u8; aead::TAG_LEN]> {
         let (to_worker, worker_in) = crate::pipeline::channel::<Piece>(DEPTH);
         let (worker_out, from_worker) = crate::pipeline::channel::<Result<Piece>>(DEPTH);
         std::thread::scope(|scope| {
-            let worker =
-                crate::pipeline::spawn_beside(scope, move || -> Result<[u8; aead::TAG_LEN]> {
+            let worker = crate::pipeline::spawn_with(
+                scope,
+                (sealer, worker_in, worker_out),
+                |(mut sealer, worker_in, worker_out)| -> Result<[u8; aead::TAG_LEN]> {
                     for mut piece in worker_in {
                         let sealed = sealer
-                            .seal_in_place_after(&mut piece.sealed, piece.encrypted)
+                            .seal_in_place_after(&mut piece.sealed, piece.offset, piece.encrypted)
                             .map(|()| piece);
                         let failed = sealed.is_err();
                         if worker_out.send(sealed).is_err() || failed {
@@ -169,8 +174,13 @@ impl Pipeline {
                         }
                     }
                     Ok(sealer.finish())
-                })
-                .map_err(cannot_start_thread)?;
+                },
+            );
+            let worker = match worker {
+                Ok(worker) => worker,
+                // No second thread to be had (a pids limit): the same work on this one.
+                Err((sealer, _, _)) => return self.seal_alone(reader, first, sealer, envelope),
+            };
 
             // Everything that talks to the worker lives in this block, so that the channel ends
             // are dropped (and the worker let go) on every exit path before it is joined below.
@@ -212,11 +222,38 @@ impl Pipeline {
                 }
                 Ok(())
             })();
-            let sealed = worker.join().unwrap_or_else(|_| Err(pipeline_broken()));
+            let sealed = worker
+                .join()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err(pipeline_broken()));
             // The first error to happen is the one to report: the worker's "pipeline broken" is
             // only an echo of a reading or writing error here.
             fed.and(sealed)
         })
+    }
+
+    /// [`Pipeline::seal_through`] on this thread alone, for when no worker can be started.
+    fn seal_alone<W: Write>(
+        mut self,
+        reader: &mut dyn BufRead,
+        mut piece: Vec<u8>,
+        mut sealer: Sealer,
+        envelope: &mut EnvelopeWriter<W>,
+    ) -> Result<[u8; aead::TAG_LEN]> {
+        let mut eof = false;
+        loop {
+            sealer.seal_in_place(&mut piece)?;
+            envelope.write_content(&piece)?;
+            if eof {
+                break;
+            }
+            eof = self.read(reader, &mut piece)?;
+            if piece.is_empty() {
+                break;
+            }
+        }
+        Ok(sealer.finish())
     }
 
     /// The next piece of canonical content into `sealed` (empty at the end); true at the end of
@@ -241,10 +278,12 @@ impl Pipeline {
             BodyForm::Text => 0,
         };
         let head = sealed.get_mut(..share).unwrap_or_default();
-        self.shared.encrypt_at(self.offset, head)?;
+        let offset = self.offset;
+        self.shared.encrypt_at(offset, head)?;
         self.offset += sealed.len() as u64;
         Ok(Piece {
             sealed,
+            offset,
             encrypted: share,
         })
     }
@@ -358,11 +397,19 @@ fn measure_body(path: &Path, offset: u64, form: BodyForm) -> Result<u64> {
         BodyForm::Text => {
             let mid = offset + (end - offset) / 2;
             std::thread::scope(|scope| {
-                let second =
-                    crate::pipeline::spawn_beside(scope, || count_canonical(path, mid, end, true))
-                        .map_err(cannot_start_thread)?;
+                let second = crate::pipeline::spawn_with(scope, (), |()| {
+                    count_canonical(path, mid, end, true)
+                });
                 let first = count_canonical(path, offset, mid, false);
-                let second = second.join().unwrap_or_else(|_| Err(pipeline_broken()));
+                let second = match second {
+                    Ok(thread) => thread
+                        .join()
+                        .ok()
+                        .flatten()
+                        .unwrap_or_else(|| Err(pipeline_broken())),
+                    // No second thread: the other half after this one.
+                    Err(()) => count_canonical(path, mid, end, true),
+                };
                 Ok(first? + second?)
             })
         }

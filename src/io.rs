@@ -15,10 +15,13 @@
 //! [`crate::app`]).
 
 use crate::error::{Error, Result, io_reason};
-use std::fs::{File, OpenOptions, Permissions};
+use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Seek, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroize;
+
+mod atomic;
 
 /// Buffer size for writing files (and copying held-back output out of its spill file): large, so
 /// that the 100 MiB workloads move in few system calls.
@@ -96,28 +99,50 @@ struct Held {
     /// Set once the held bytes have gone to `out`: every later write goes straight through.
     through: bool,
     spill: Option<BufWriter<File>>,
+    /// Plaintext: the held bytes are allocated once at `limit` and wiped when done with.
+    private: bool,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.private {
+            // Only the bytes written: the rest of the capacity was never touched.
+            self.held.as_mut_slice().zeroize();
+        }
+    }
 }
 
 struct AtomicFile {
     target: PathBuf,
     privacy: Privacy,
-    /// Created on the first write (or at commit when nothing was written).
-    temp: Option<BufWriter<tempfile::NamedTempFile>>,
+    /// Unnamed and made at once where the system allows it; else a named one, created on the
+    /// first write (or at commit when nothing was written).
+    temp: Option<BufWriter<atomic::Temp>>,
 }
 
 impl Output {
     /// An output to `path` (`None` or `-`: stdout). Nothing is created yet.
     pub fn new(path: Option<&Path>, privacy: Privacy) -> Output {
         match named(path) {
-            None => Output::to_writer(Box::new(io::stdout()), STDOUT_HOLD),
-            Some(p) => Output {
-                path: Some(p.to_path_buf()),
-                sink: Sink::File(AtomicFile {
+            None => {
+                let mut output = Output::to_writer(Box::new(io::stdout()), STDOUT_HOLD);
+                if let Sink::Stream(held) = &mut output.sink {
+                    held.private = privacy == Privacy::Private;
+                }
+                output
+            }
+            Some(p) => {
+                let mut file = AtomicFile {
                     target: p.to_path_buf(),
                     privacy,
                     temp: None,
-                }),
-            },
+                };
+                file.prepare();
+                Output {
+                    path: Some(p.to_path_buf()),
+                    sink: Sink::File(file),
+                }
+            }
         }
     }
 
@@ -133,6 +158,7 @@ impl Output {
                 hold_all: false,
                 through: false,
                 spill: None,
+                private: false,
             }),
         }
     }
@@ -187,11 +213,11 @@ impl Output {
                     )));
                 };
                 let temp = temp.into_inner().map_err(|e| file.write_error(e.error()))?;
-                temp.persist(&file.target).map_err(|e| {
+                temp.commit(file.dir(), &file.target).map_err(|e| {
                     Error::cant_create(format!(
                         "cannot create {}: {}",
                         file.target.display(),
-                        io_reason(&e.error)
+                        io_reason(&e)
                     ))
                 })?;
                 Ok(())
@@ -257,19 +283,27 @@ impl Held {
         } else if let Some(spill) = &mut self.spill {
             spill.write_all(buf).map_err(spill_error)?;
         } else if self.held.len() + buf.len() <= self.limit {
+            if self.private && self.held.capacity() < self.limit {
+                // Growing by reallocation would leave copies of plaintext in freed memory.
+                self.held.reserve_exact(self.limit);
+            }
             self.held.extend_from_slice(buf);
         } else if self.hold_all {
             let mut spill =
                 BufWriter::with_capacity(IO_BUFFER, tempfile::tempfile().map_err(spill_error)?);
             spill.write_all(&self.held).map_err(spill_error)?;
             spill.write_all(buf).map_err(spill_error)?;
-            self.held = Vec::new();
+            self.held.as_mut_slice().zeroize();
+            self.held.clear();
             self.spill = Some(spill);
         } else {
             self.through = true;
-            let held = std::mem::take(&mut self.held);
-            self.out.write_all(&held).map_err(stdout_error)?;
+            self.out.write_all(&self.held).map_err(stdout_error)?;
             self.out.write_all(buf).map_err(stdout_error)?;
+            if self.private {
+                self.held.as_mut_slice().zeroize();
+            }
+            self.held.clear();
         }
         Ok(buf.len())
     }
@@ -291,8 +325,11 @@ impl Held {
                 reader.consume(n);
             }
         } else {
-            let held = std::mem::take(&mut self.held);
-            self.out.write_all(&held).map_err(stdout_error)?;
+            self.out.write_all(&self.held).map_err(stdout_error)?;
+            if self.private {
+                self.held.as_mut_slice().zeroize();
+            }
+            self.held.clear();
         }
         self.through = true;
         self.out.flush().map_err(stdout_error)?;
@@ -309,7 +346,38 @@ fn spill_error(e: io::Error) -> io::Error {
 }
 
 impl AtomicFile {
-    /// Create the hidden temporary file beside the target, if not yet done.
+    fn dir(&self) -> &Path {
+        match self.target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        }
+    }
+
+    /// Private files are 0600 from their first instant; public ones get what the umask leaves
+    /// of 0666, like any file a shell redirection creates.
+    fn mode(&self) -> u32 {
+        match self.privacy {
+            Privacy::Private => 0o600,
+            Privacy::Public => 0o666,
+        }
+    }
+
+    /// Before any thread starts: make the unnamed temporary file now (it leaves nothing behind,
+    /// so there is no reason to wait), or, where there can be none, route the termination
+    /// signals to the cleanup of the named one to come. Errors wait for the first write, which
+    /// reports them.
+    fn prepare(&mut self) {
+        if self.target.is_dir() || self.target.file_name().is_none() {
+            return;
+        }
+        match atomic::unnamed(self.dir(), self.mode()) {
+            Ok(Some(temp)) => self.temp = Some(BufWriter::with_capacity(IO_BUFFER, temp)),
+            Ok(None) => atomic::guard_signals(),
+            Err(_) => {}
+        }
+    }
+
+    /// Create the temporary file beside the target, if not yet done.
     fn ensure_created(&mut self) -> Result<()> {
         if self.temp.is_some() {
             return Ok(());
@@ -324,25 +392,17 @@ impl AtomicFile {
         let name = target
             .file_name()
             .ok_or_else(|| cant("it names no file".into()))?;
-        let dir = match target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
+        let dir = self.dir();
+        let mode = self.mode();
+        let temp = match atomic::unnamed(dir, mode).map_err(|e| cant(io_reason(&e)))? {
+            Some(temp) => temp,
+            None => {
+                let mut prefix = std::ffi::OsString::from(".");
+                prefix.push(name);
+                prefix.push(".sealmail-");
+                atomic::named(dir, &prefix, mode).map_err(|e| cant(io_reason(&e)))?
+            }
         };
-        let mut prefix = std::ffi::OsString::from(".");
-        prefix.push(name);
-        prefix.push(".sealmail-");
-        // Private files are 0600 from their first instant; public ones get what the umask
-        // leaves of 0666, like any file a shell redirection creates.
-        let mode = match self.privacy {
-            Privacy::Private => 0o600,
-            Privacy::Public => 0o666,
-        };
-        let temp = tempfile::Builder::new()
-            .prefix(&prefix)
-            .rand_bytes(6)
-            .permissions(Permissions::from_mode(mode))
-            .tempfile_in(dir)
-            .map_err(|e| cant(io_reason(&e)))?;
         self.temp = Some(BufWriter::with_capacity(IO_BUFFER, temp));
         Ok(())
     }
@@ -447,8 +507,14 @@ pub fn write_new_file(path: &Path, bytes: &[u8], privacy: Privacy) -> Result<()>
         Privacy::Private => create_new_private(path)?,
         Privacy::Public => create_new(path)?,
     };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // The data, then the directory entry that names it: both on disk before keygen says so.
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
+        .and_then(|()| File::open(dir)?.sync_all())
         .map_err(|e| {
             Error::io(format!(
                 "cannot write {}: {}",

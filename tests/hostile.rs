@@ -679,3 +679,31 @@ fn a_wrong_length_session_key_answers_like_any_unwrap_failure() {
         String::from_utf8_lossy(&bad_padding.stderr)
     );
 }
+
+/// RecipientInfos that repeat one identifier cost one RSA operation, not one each: the first
+/// one naming alice is tried and no other with the same identifier is. So 1024 copies of a
+/// damaged RecipientInfo naming alice end in 77 after one try, and a message whose first
+/// RecipientInfo for alice is damaged is refused even with a good one after it (a sender never
+/// names one recipient twice).
+#[test]
+fn repeated_identifiers_cost_one_rsa_operation_per_identity() {
+    let p = parts(&sample("chacha20-poly1305"));
+    let content = tlv(0x80, &p.ciphertext);
+    let mut damaged = p.ktri.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0x55;
+    assert_decrypt_fails(
+        &assemble(&damaged.repeat(1024), &p.alg, &content, &p),
+        77,
+        "none of the identities",
+    );
+    let ris = [&damaged[..], &p.ktri[..]].concat();
+    assert_decrypt_fails(
+        &assemble(&ris, &p.alg, &content, &p),
+        77,
+        "none of the identities",
+    );
+    // The good RecipientInfo first: it decrypts, as it always did.
+    let ris = [&p.ktri[..], &damaged[..]].concat();
+    assert!(decrypt_ok(&assemble(&ris, &p.alg, &content, &p)).ends_with(b"\n\nhello\n"));
+}

@@ -1,5 +1,5 @@
-//! Inputs and outputs: atomic `-o` files (lazy, renamed on commit, removed on drop, 0600 when
-//! private), stdout's hold-back buffer, and the exit codes of each failure.
+//! Inputs and outputs: atomic `-o` files (unnamed until commit on Linux, linked or renamed
+//! into place, gone on drop, 0600 when private), stdout's hold-back buffer, and the exit codes of each failure.
 
 use sealmail::io::{
     Output, Privacy, create_new, create_new_private, input_len, open_input, read_small_file,
@@ -58,9 +58,8 @@ fn the_target_changes_only_on_commit_and_the_temporary_file_goes_away() {
     write(&mut output, b"new ").unwrap();
     write(&mut output, b"content").unwrap();
     assert_eq!(std::fs::read(&target).unwrap(), b"old");
-    let names = entries(dir.path());
-    assert_eq!(names.len(), 2, "{names:?}");
-    assert!(names[0].starts_with(".out.eml.sealmail-"), "{names:?}");
+    // The content being written has no name at all (O_TMPFILE): nothing beside the target.
+    assert_eq!(entries(dir.path()), ["out.eml"]);
     output.commit().unwrap();
     assert_eq!(std::fs::read(&target).unwrap(), b"new content");
     assert_eq!(entries(dir.path()), ["out.eml"]);
@@ -99,10 +98,11 @@ fn private_output_is_0600_from_the_start_and_public_follows_the_umask() {
     let target = dir.path().join("plain.eml");
     let mut output = Output::new(Some(&target), Privacy::Private);
     write(&mut output, b"secret").unwrap();
-    let temp = dir.path().join(&entries(dir.path())[0]);
-    assert_eq!(mode(&temp), 0o600);
+    // Unnamed while it is written: no other process can open it by a name.
+    assert_eq!(entries(dir.path()), Vec::<String>::new());
     output.commit().unwrap();
     assert_eq!(mode(&target), 0o600);
+    assert_eq!(std::fs::read(&target).unwrap(), b"secret");
 
     let target = dir.path().join("sealed.eml");
     let mut output = Output::new(Some(&target), Privacy::Public);

@@ -226,8 +226,8 @@ fn binary_round_trips_through_pipes_around_the_spool_and_stdout_hold() {
     }
 }
 
-/// `sealmail` restricted to one CPU with taskset: the second threads (the RSA halves, the
-/// pipelines, the length pre-pass) must then find no other CPU to move to and must not spin.
+/// `sealmail` restricted to one CPU with taskset: the second threads (the pipelines, the length
+/// pre-pass) then share it with the first.
 fn sealmail_on_one_cpu() -> std::process::Command {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let allowed = status
@@ -240,7 +240,7 @@ fn sealmail_on_one_cpu() -> std::process::Command {
 
 /// The same work on a single CPU (a container limited to one, `taskset -c 0`): a 3 MiB text
 /// file (DER, length pre-pass on two threads, sealing pipeline) and its decryption from a pipe
-/// (verify pipeline, RSA halves) give the message back byte for byte.
+/// (verify and decrypt pipelines) give the message back byte for byte.
 #[test]
 fn a_large_message_round_trips_on_a_single_cpu() {
     let dir = tempdir();
@@ -274,6 +274,127 @@ fn a_large_message_round_trips_on_a_single_cpu() {
         opened.stdout[body_at(&opened.stdout)..] == message[body_at(&message)..],
         "the body came back different"
     );
+}
+
+/// `sealmail` where no thread can be started: RLIMIT_NPROC at 1 for a user that already has a
+/// process (`prlimit --nproc=1`), as under `ulimit -u` or a pids limit. Root is not held to
+/// RLIMIT_NPROC, so as root the run also becomes `nobody` (setpriv), whose one process is then
+/// sealmail itself. `None` (with the reason printed) only when prlimit or setpriv is missing.
+fn sealmail_without_threads() -> Option<std::process::Command> {
+    let have = |tool: &str| {
+        std::process::Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !have("prlimit") {
+        eprintln!("skipped: prlimit (util-linux) is not installed");
+        return None;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let root = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().next())
+        == Some("0");
+    let mut args = vec!["--nproc=1:1"];
+    if root {
+        if !have("setpriv") {
+            eprintln!("skipped: setpriv (util-linux) is not installed, and root ignores the limit");
+            return None;
+        }
+        args.extend([
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ]);
+    }
+    // The limit must really hold: a shell under it cannot start a background job.
+    let probed = std::process::Command::new("prlimit")
+        .args(&args)
+        .args(["sh", "-c", "true & wait"])
+        .output()
+        .expect("run the probe");
+    assert!(
+        !probed.status.success(),
+        "RLIMIT_NPROC=1 did not stop a fork; the test cannot take threads away"
+    );
+    Some(sealmail_under("prlimit", &args))
+}
+
+/// Threads are only an optimisation: with no thread to be had, a 3 MiB text file (length
+/// pre-pass, sealing pipeline) and a 3 MiB binary entity from a pipe encrypt, and both decrypt
+/// from a pipe (verify and decrypt pipelines), byte for byte, exit 0, where a failed thread
+/// start used to be exit 74.
+#[test]
+fn large_messages_round_trip_when_no_thread_can_start() {
+    let Some(_) = sealmail_without_threads() else {
+        return;
+    };
+    let dir = tempdir();
+    // `nobody` (when the test runs as root) must read the inputs.
+    let open_up = |p: &Path, mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    open_up(dir.path(), 0o755);
+    let cert = dir.path().join("alice.crt");
+    let key = dir.path().join("alice.key");
+    std::fs::copy(fixture("keys/alice.crt"), &cert).unwrap();
+    std::fs::copy(fixture("keys/alice.key"), &key).unwrap();
+    open_up(&cert, 0o644);
+    open_up(&key, 0o644);
+    let text = [
+        b"From: a@example.org\nTo: b@example.org\nSubject: no threads\n\n".as_slice(),
+        &text_body(3 * MIB + 17),
+    ]
+    .concat();
+    let path = dir.path().join("m.eml");
+    std::fs::write(&path, &text).unwrap();
+    open_up(&path, 0o644);
+    let body_at = |m: &[u8]| m.windows(2).position(|w| w == b"\n\n").unwrap() + 2;
+
+    let binary = binary_entity(3 * MIB + 5);
+    for (input, from_file) in [(&text, true), (&binary, false)] {
+        let mut cmd = sealmail_without_threads().unwrap();
+        cmd.args(["encrypt", "-r"]).arg(&cert);
+        if from_file {
+            cmd.arg(&path);
+        } else {
+            cmd.arg("--entity");
+        }
+        let sealed = run(cmd, if from_file { b"" } else { input });
+        assert_eq!(
+            sealed.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&sealed.stderr)
+        );
+        let mut cmd = sealmail_without_threads().unwrap();
+        cmd.args(["decrypt", "-i"]).arg(&key);
+        if !from_file {
+            cmd.arg("--entity");
+        }
+        let opened = run(cmd, &sealed.stdout);
+        assert_eq!(
+            opened.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&opened.stderr)
+        );
+        if from_file {
+            assert!(
+                opened.stdout[body_at(&opened.stdout)..] == input[body_at(input)..],
+                "the text body came back different"
+            );
+        } else {
+            assert!(
+                opened.stdout == *input,
+                "the binary entity came back different"
+            );
+        }
+    }
 }
 
 /// openssl reads what sealmail streams: BER (indefinite lengths, chunked OCTET STRING) from a
