@@ -7,7 +7,7 @@ mod common;
 
 use common::{fixture, sealmail, tempdir};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -48,12 +48,12 @@ fn sealed_message(dir: &Path, len: usize) -> std::path::PathBuf {
 }
 
 /// Once `child` has an open file in `dir` with plaintext in it (the writing pass has begun),
-/// true; false if it ended first.
-fn wait_for_plaintext_in(child: &mut Child, dir: &Path) -> bool {
+/// `Ok`; its exit status if it ended first.
+fn wait_for_plaintext_in(child: &mut Child, dir: &Path) -> Result<(), ExitStatus> {
     let fds = format!("/proc/{}/fd", child.id());
     loop {
-        if child.try_wait().unwrap().is_some() {
-            return false;
+        if let Some(status) = child.try_wait().unwrap() {
+            return Err(status);
         }
         let Ok(list) = std::fs::read_dir(&fds) else {
             continue;
@@ -66,7 +66,7 @@ fn wait_for_plaintext_in(child: &mut Child, dir: &Path) -> bool {
             if link.starts_with(dir)
                 && std::fs::metadata(fd.path()).is_ok_and(|m| m.is_file() && m.len() > 0)
             {
-                return true;
+                return Ok(());
             }
         }
     }
@@ -90,11 +90,12 @@ fn a_decrypt_stopped_by_a_signal_while_writing_leaves_no_file() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let caught = wait_for_plaintext_in(&mut child, out_dir.path());
-        assert!(
-            caught,
-            "SIG{signal}: sealmail finished before it could be interrupted; use a larger input"
-        );
+        if let Err(status) = wait_for_plaintext_in(&mut child, out_dir.path()) {
+            panic!(
+                "SIG{signal}: sealmail ended ({status}) before it could be interrupted: \
+                 a full disk, or a machine fast enough to need a larger input"
+            );
+        }
         let killed = std::process::Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(child.id().to_string())
