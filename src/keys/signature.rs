@@ -381,10 +381,16 @@ pub fn sign(
 ) -> crate::Result<(AlgorithmIdentifierOwned, Vec<u8>)> {
     let failed =
         || crate::Error::config(format!("cannot sign with the key in {}", identity.source));
+    // Signing is RSA only for now: EC, X25519 and ML-KEM identities decrypt but do not sign.
+    let super::IdentityKey::Rsa(key) = &identity.key else {
+        return Err(crate::Error::config(format!(
+            "the key in {} cannot sign: sealmail signs with RSA keys only",
+            identity.source
+        )));
+    };
     match padding {
         RsaPadding::Pkcs1v15 => {
-            let sig = identity
-                .key
+            let sig = key
                 .pkcs1v15_sign::<sha2::Sha256>(message)
                 .map_err(|_| failed())?;
             let alg = AlgorithmIdentifierOwned {
@@ -394,8 +400,7 @@ pub fn sign(
             Ok((alg, sig))
         }
         RsaPadding::Pss => {
-            let sig = identity
-                .key
+            let sig = key
                 .pss_sign::<sha2::Sha256>(message)
                 .map_err(|_| failed())?;
             let params = PssParams::for_hash(Hash::Sha256).map_err(|_| failed())?;
