@@ -652,6 +652,7 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
         }
     }
     let passphrase = keygen_passphrase(request.passphrase.as_ref(), &key_path)?;
+    let unencrypted = passphrase.is_none();
     let generated = keys::keygen(&keys::KeygenRequest {
         email,
         name: request.name.clone(),
@@ -670,6 +671,9 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
         key_path.display(),
         cert_path.display()
     );
+    if unencrypted {
+        note_unencrypted(&key_path);
+    }
     Ok(())
 }
 
@@ -710,6 +714,9 @@ fn run_keygen_modern(kind: keys::ModernKind, request: &KeygenRequest) -> Result<
         kind.name(),
         pub_path.display()
     );
+    if passphrase.is_none() {
+        note_unencrypted(&key_path);
+    }
     Ok(())
 }
 
@@ -717,17 +724,22 @@ fn run_keygen_modern(kind: keys::ModernKind, request: &KeygenRequest) -> Result<
 /// is refused, 64: it would protect nothing while looking as if it did); else, on a terminal,
 /// asked twice (an empty answer means no passphrase); else none. A key written unencrypted is
 /// said so on stderr. Nothing is ever prompted for without a terminal.
+/// Said on stderr once an unencrypted key has been written.
+fn note_unencrypted(key_path: &Path) {
+    eprintln!(
+        "sealmail: note: {} is written unencrypted; anyone who can read the file can decrypt your mail (give --passphrase-file or --passphrase-fd to encrypt it)",
+        key_path.display()
+    );
+}
+
 fn keygen_passphrase(
     from: Option<&PassphraseFrom>,
     key_path: &Path,
 ) -> Result<Option<Zeroizing<String>>> {
     let key_file = key_path.display().to_string();
-    let unencrypted = || {
-        eprintln!(
-            "sealmail: note: {key_file} is written unencrypted; anyone who can read the file can decrypt your mail (give --passphrase-file or --passphrase-fd to encrypt it)"
-        );
-        Ok(None)
-    };
+    // The note that the key is unencrypted comes after the key is written (note_unencrypted), so
+    // a keygen that fails on its other arguments prints only its error.
+    let unencrypted = || Ok(None);
     if let Some(from) = from {
         let passphrase = read_passphrase(from, &key_file)?;
         if passphrase.is_empty() {
