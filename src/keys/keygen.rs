@@ -139,15 +139,14 @@ fn check_common_name(name: &str, given: bool) -> Result<()> {
 /// iteration count (600,000, OWASP) and AES-256-CBC — what `openssl pkcs8 -topk8 -v2 aes-256-cbc`
 /// writes, with more iterations; every PKCS#8 reader understands it.
 fn encrypted_pkcs8_pem(key: &PrivateKey, passphrase: &str) -> Result<Zeroizing<String>> {
-    // The steps fail only when the random number generator does or an encoding overflows; the
-    // libraries' own texts would say nothing more to the user.
-    let fail = |_: &dyn std::fmt::Display| {
-        Error::io(
-            "cannot encrypt the private key with the passphrase (an encoding or random number step failed)",
-        )
-    };
-    let plain = key.to_pkcs8_der().map_err(|e| fail(&e))?;
-    let info = pkcs8::PrivateKeyInfoRef::try_from(plain.as_bytes()).map_err(|e| fail(&e))?;
+    let plain = key.to_pkcs8_der().map_err(|_| encrypt_failed())?;
+    encrypted_pkcs8_der_pem(plain.as_bytes(), passphrase)
+}
+
+/// A PKCS#8 PrivateKeyInfo (DER) encrypted as [`encrypted_pkcs8_pem`] does, for every key kind.
+pub(super) fn encrypted_pkcs8_der_pem(der: &[u8], passphrase: &str) -> Result<Zeroizing<String>> {
+    let fail = |_: &dyn std::fmt::Display| encrypt_failed();
+    let info = pkcs8::PrivateKeyInfoRef::try_from(der).map_err(|e| fail(&e))?;
     let params = pkcs8::pkcs5::pbes2::Parameters::generate_pbkdf2(&mut getrandom::SysRng)
         .map_err(|e| fail(&e))?;
     let encrypted = info
@@ -156,6 +155,14 @@ fn encrypted_pkcs8_pem(key: &PrivateKey, passphrase: &str) -> Result<Zeroizing<S
     encrypted
         .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
         .map_err(|e| fail(&e))
+}
+
+/// The steps fail only when the random number generator does or an encoding overflows; the
+/// libraries' own texts would say nothing more to the user.
+fn encrypt_failed() -> Error {
+    Error::io(
+        "cannot encrypt the private key with the passphrase (an encoding or random number step failed)",
+    )
 }
 
 /// The self-signed certificate's subject and issuer: CN=..., emailAddress=... .

@@ -62,36 +62,22 @@ pub fn keygen_modern(
             (key.to_pkcs8_pem()?, key.public_key().to_spki_der()?)
         }
     };
-    let fail = |e: &dyn std::fmt::Display| Error::io(format!("cannot encode the new key: {e}"));
+    // Encoding a key just made fails only on an internal size overflow: no library text for it.
+    let fail = || Error::io("cannot encode the new key as PEM");
     let public_pem =
-        der::pem::encode_string("PUBLIC KEY", LineEnding::LF, &spki_der).map_err(|e| fail(&e))?;
+        der::pem::encode_string("PUBLIC KEY", LineEnding::LF, &spki_der).map_err(|_| fail())?;
     let key_pem = match passphrase {
         None => key_pem,
         Some(passphrase) => {
-            let (_, der) = der::pem::decode_vec(key_pem.as_bytes()).map_err(|e| fail(&e))?;
+            let (_, der) = der::pem::decode_vec(key_pem.as_bytes()).map_err(|_| fail())?;
             let der = Zeroizing::new(der);
-            encrypt_pkcs8(&der, passphrase)?
+            super::keygen::encrypted_pkcs8_der_pem(&der, passphrase)?
         }
     };
     Ok(GeneratedModernKey {
         key_pem,
         public_pem,
     })
-}
-
-/// PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) as `keygen` does for RSA keys.
-fn encrypt_pkcs8(der: &[u8], passphrase: &str) -> Result<Zeroizing<String>> {
-    let fail =
-        |e: &dyn std::fmt::Display| Error::io(format!("cannot encrypt the private key: {e}"));
-    let info = pkcs8::PrivateKeyInfoRef::try_from(der).map_err(|e| fail(&e))?;
-    let params = pkcs8::pkcs5::pbes2::Parameters::generate_pbkdf2(&mut getrandom::SysRng)
-        .map_err(|e| fail(&e))?;
-    let encrypted = info
-        .encrypt_with_params(params, passphrase.as_bytes())
-        .map_err(|e| fail(&e))?;
-    encrypted
-        .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
-        .map_err(|e| fail(&e))
 }
 
 #[cfg(test)]
