@@ -221,6 +221,11 @@ pub struct DecryptArgs {
     /// Write to FILE instead of stdout (created 0600, atomically)
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Refuse messages without integrity protection (EnvelopedData, e.g. AES-CBC), writing
+    /// nothing [also: $SEALMAIL_REQUIRE_AEAD=1]
+    #[arg(long)]
+    pub require_aead: bool,
 }
 
 #[derive(Debug, Args)]
@@ -397,6 +402,7 @@ impl Command {
                 entity: a.entity,
                 inform: a.inform.into(),
                 output: a.output,
+                require_aead: a.require_aead,
             }),
             Command::Keygen(a) => Request::Keygen(app::KeygenRequest {
                 email: a.email,
