@@ -88,16 +88,20 @@ impl ContentEncryption {
     /// AEAD has no place in EnvelopedData (it would go unauthenticated) nor CBC in
     /// AuthEnvelopedData (it has no tag): both are refused.
     pub fn from_algorithm_identifier(alg: &AlgorithmIdentifierOwned, aead: bool) -> Result<Self> {
-        let cbc = CbcAlgorithm::from_algorithm_identifier(alg)?;
+        let cbc = matches!(
+            alg.oid,
+            oid::AES128_CBC | oid::AES192_CBC | oid::AES256_CBC | oid::DES_EDE3_CBC
+        );
         match (aead, cbc) {
-            (true, None) => ContentAlgorithm::from_algorithm_identifier(alg).map(Self::Aead),
-            (false, Some(cbc)) => Ok(Self::Cbc(cbc)),
-            (true, Some(cbc)) => Err(Error::data(format!(
-                "malformed CMS: {} ({}) in AuthEnvelopedData, which needs an authenticated cipher",
-                cbc.cipher.name(),
+            (true, false) => ContentAlgorithm::from_algorithm_identifier(alg).map(Self::Aead),
+            (false, true) => CbcAlgorithm::from_algorithm_identifier(alg)?
+                .map(Self::Cbc)
+                .ok_or_else(|| Error::data("malformed CMS: bad CBC algorithm")),
+            (true, true) => Err(Error::data(format!(
+                "malformed CMS: a CBC cipher ({}) in AuthEnvelopedData, which needs an authenticated cipher",
                 alg.oid
             ))),
-            (false, None) => {
+            (false, false) => {
                 if ContentAlgorithm::from_algorithm_identifier(alg).is_ok() {
                     return Err(Error::data(
                         "malformed CMS: an authenticated cipher in EnvelopedData, which has no place for its tag",
