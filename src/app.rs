@@ -70,6 +70,8 @@ pub struct DecryptRequest {
     pub entity: bool,
     pub inform: InForm,
     pub output: Option<PathBuf>,
+    /// `--require-aead`; `$SEALMAIL_REQUIRE_AEAD=1` asks the same.
+    pub require_aead: bool,
 }
 
 pub struct KeygenRequest {
@@ -353,14 +355,28 @@ fn run_decrypt(request: DecryptRequest) -> Result<()> {
         identities,
         inform: request.inform,
         entity: request.entity,
+        require_aead: request.require_aead || require_aead_from_env(),
     };
     let input = with_progress(sio::open_input(input_path)?, "decrypting");
     let mut output = Output::new(named(&request.output), Privacy::Private);
-    {
+    let decrypted = {
         let mut writer = output.writer()?;
-        decrypt::decrypt(&plan, input, &mut writer).map_err(|e| name_input(e, input_path))?;
+        decrypt::decrypt(&plan, input, &mut writer).map_err(|e| name_input(e, input_path))?
+    };
+    output.commit()?;
+    if !decrypted.integrity_protected {
+        warn(
+            "the message was not integrity-protected (CBC in EnvelopedData): it decrypted, but \
+             could have been altered on the way without anyone noticing",
+        );
     }
-    output.commit()
+    Ok(())
+}
+
+/// `$SEALMAIL_REQUIRE_AEAD`: `1` (or `yes`, `true`) asks what `--require-aead` asks.
+fn require_aead_from_env() -> bool {
+    std::env::var("SEALMAIL_REQUIRE_AEAD")
+        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "yes" | "true"))
 }
 
 /// stdin serves one purpose per run (rage's rule): the message, or a key, or a list.

@@ -236,6 +236,11 @@ pub struct DecryptArgs {
     /// Write to FILE instead of stdout (created 0600, atomically)
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Refuse messages without integrity protection (EnvelopedData, e.g. AES-CBC), writing
+    /// nothing [also: $SEALMAIL_REQUIRE_AEAD=1]
+    #[arg(long)]
+    pub require_aead: bool,
 }
 
 #[derive(Debug, Args)]
@@ -482,6 +487,7 @@ impl Command {
                 entity: a.entity,
                 inform: a.inform.into(),
                 output: a.output,
+                require_aead: a.require_aead,
             }),
             Command::Keygen(a) => Request::Keygen(app::KeygenRequest {
                 kind: match a.kind.as_str() {

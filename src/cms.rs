@@ -8,7 +8,9 @@
 //! handing the ciphertext out in chunks so that a 1 GiB message never sits in memory.
 //!
 //! - [`tlv`]: the streaming TLV reader and the DER header writer everything else is built on;
-//! - [`auth_enveloped`]: AuthEnvelopedData (RFC 5083) and its AEAD content algorithms;
+//! - [`envelope`]: the streaming reader and writer of both envelope kinds;
+//! - [`auth_enveloped`]: AuthEnvelopedData's AEAD content algorithms (RFC 5083);
+//! - [`enveloped`]: EnvelopedData's CBC content algorithms (RFC 5652 §6, RFC 3565);
 //! - [`recipient`]: RecipientInfos, one file per kind (`recipient/ktri.rs` for RSA key
 //!   transport);
 //! - [`capabilities`]: SMIMECapabilities (RFC 8551 §2.5.2), the set of algorithms a recipient
@@ -18,22 +20,103 @@
 
 pub mod auth_enveloped;
 pub mod capabilities;
+pub mod envelope;
+pub mod enveloped;
 pub mod recipient;
 pub mod signed;
 pub mod tlv;
 
-pub use auth_enveloped::{
-    ChaChaNonce, ContentAlgorithm, EnvelopeHead, EnvelopeReader, EnvelopeWriter, GcmParameters,
-    ParsedHead,
-};
+pub use auth_enveloped::{ChaChaNonce, ContentAlgorithm, GcmParameters};
 pub use capabilities::{Capabilities, Capability};
 pub use cms::enveloped_data::{KeyTransRecipientInfo, RecipientInfo};
+pub use envelope::{EnvelopeHead, EnvelopeReader, EnvelopeWriter, ParsedHead};
+pub use enveloped::CbcAlgorithm;
 pub use recipient::ktri::{
-    KeyTransport, key_trans_recipient_info, oaep_params_of, oaep_sha256_algorithm,
+    KeyEncryption, KeyTransport, key_encryption_of, key_trans_recipient_info, oaep_params_of,
+    oaep_sha256_algorithm,
 };
 
 use crate::error::{Error, Result};
 use der::Decode;
+use spki::AlgorithmIdentifierOwned;
+
+/// How an envelope's content is encrypted, which also says which envelope it is: an AEAD in
+/// AuthEnvelopedData, or CBC in EnvelopedData (no integrity protection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContentEncryption {
+    Aead(ContentAlgorithm),
+    Cbc(CbcAlgorithm),
+}
+
+impl ContentEncryption {
+    /// AuthEnvelopedData (true) or EnvelopedData.
+    pub fn is_aead(&self) -> bool {
+        matches!(self, ContentEncryption::Aead(_))
+    }
+
+    /// The content-encryption key's length.
+    pub fn key_len(&self) -> usize {
+        match self {
+            ContentEncryption::Aead(c) => c.cipher.key_len(),
+            ContentEncryption::Cbc(c) => c.cipher.key_len(),
+        }
+    }
+
+    /// The cipher's usual name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ContentEncryption::Aead(c) => c.cipher.name(),
+            ContentEncryption::Cbc(c) => c.cipher.name(),
+        }
+    }
+
+    /// The envelope's content type, in words.
+    pub fn envelope_name(&self) -> &'static str {
+        match self {
+            ContentEncryption::Aead(_) => "authEnvelopedData (RFC 5083)",
+            ContentEncryption::Cbc(_) => "envelopedData (RFC 5652)",
+        }
+    }
+
+    pub fn to_algorithm_identifier(&self) -> Result<AlgorithmIdentifierOwned> {
+        match self {
+            ContentEncryption::Aead(c) => c.to_algorithm_identifier(),
+            ContentEncryption::Cbc(c) => c.to_algorithm_identifier(),
+        }
+    }
+
+    /// Read the contentEncryptionAlgorithm of AuthEnvelopedData (`aead`) or EnvelopedData. An
+    /// AEAD has no place in EnvelopedData (it would go unauthenticated) nor CBC in
+    /// AuthEnvelopedData (it has no tag): both are refused.
+    pub fn from_algorithm_identifier(alg: &AlgorithmIdentifierOwned, aead: bool) -> Result<Self> {
+        let cbc = matches!(
+            alg.oid,
+            oid::AES128_CBC | oid::AES192_CBC | oid::AES256_CBC | oid::DES_EDE3_CBC
+        );
+        match (aead, cbc) {
+            (true, false) => ContentAlgorithm::from_algorithm_identifier(alg).map(Self::Aead),
+            (false, true) => CbcAlgorithm::from_algorithm_identifier(alg)?
+                .map(Self::Cbc)
+                .ok_or_else(|| Error::data("malformed CMS: bad CBC algorithm")),
+            (true, true) => Err(Error::data(format!(
+                "malformed CMS: a CBC cipher ({}) in AuthEnvelopedData, which needs an authenticated cipher",
+                alg.oid
+            ))),
+            (false, false) => {
+                if ContentAlgorithm::from_algorithm_identifier(alg).is_ok() {
+                    return Err(Error::data(
+                        "malformed CMS: an authenticated cipher in EnvelopedData, which has no place for its tag",
+                    ));
+                }
+                Err(Error::data(format!(
+                    "the message uses content-encryption algorithm {}, which sealmail does not support",
+                    alg.oid
+                ))
+                .with_hint("sealmail reads AES-CBC and DES-EDE3-CBC in EnvelopedData"))
+            }
+        }
+    }
+}
 
 /// The object identifiers sealmail reads or writes.
 pub mod oid {

@@ -8,7 +8,8 @@
 //! Not for: finding identities or opening files (see `app`).
 
 use crate::aead::{Decryptor, SessionKey, Verifier};
-use crate::cms::{self, EnvelopeReader, ParsedHead};
+use crate::cbc::CbcDecryptor;
+use crate::cms::{self, ContentEncryption, EnvelopeReader, ParsedHead};
 use crate::entity::Decanonicalizer;
 use crate::error::{Error, Result};
 use crate::keys::Identity;
@@ -32,17 +33,48 @@ pub struct DecryptPlan {
     pub inform: InForm,
     /// Output only the inner MIME entity (neomutt), not the restored whole message.
     pub entity: bool,
+    /// Refuse content without integrity protection (EnvelopedData) before any output.
+    pub require_aead: bool,
+}
+
+/// What a successful decryption says about the message, for the caller to tell the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decrypted {
+    /// False for EnvelopedData (CBC): the content could have been altered unnoticed.
+    pub integrity_protected: bool,
 }
 
 pub fn decrypt(
     plan: &DecryptPlan,
     input: Box<dyn BufRead + '_>,
     out: &mut dyn Write,
-) -> Result<()> {
+) -> Result<Decrypted> {
     let opened = smime::open_envelope(input, plan.inform)?;
     let mut envelope = EnvelopeReader::open(opened.cms)?;
-    let session_key = unwrap_session_key(&envelope.head, &plan.identities)?;
-    let nonce = envelope.head.content.nonce;
+    if plan.require_aead && !envelope.head.content.is_aead() {
+        return Err(not_integrity_protected(&envelope.head));
+    }
+    let key = unwrap_content_key(&envelope.head, &plan.identities)?;
+    let line_ending = opened.line_ending.unwrap_or(LineEnding::Lf);
+    // The S/MIME part's own header section goes with the inner one, even when it holds no
+    // routing fields (every field of the message may be sealed inside); DER and PEM have none.
+    let outer = (!plan.entity).then(|| opened.header_section.as_deref().unwrap_or_default());
+    let restore_to =
+        |plaintext: &mut dyn BufRead| restore(plaintext, outer, plan.entity, line_ending, out);
+
+    let alg = match envelope.head.content.clone() {
+        ContentEncryption::Aead(alg) => alg,
+        ContentEncryption::Cbc(alg) => {
+            let decryptor = CbcDecryptor::new(alg.cipher, &key, &alg.iv)?;
+            decrypt_cbc(&mut envelope, decryptor, restore_to)?;
+            envelope.finish()?;
+            return Ok(Decrypted {
+                integrity_protected: false,
+            });
+        }
+    };
+    let session_key = SessionKey::from_unwrapped(alg.cipher, key)?;
+    let nonce = alg.nonce;
 
     // Pass 1: authenticate every ciphertext byte, keeping the ciphertext (never plaintext) aside.
     let (verifier, spool) = verify_and_spool(
@@ -50,18 +82,131 @@ pub fn decrypt(
         Verifier::new(&session_key, &nonce),
         Spool::default(),
     )?;
-    let tag = envelope.finish()?;
+    let tag = envelope.finish()?.unwrap_or_default();
     verifier.verify(&tag)?;
 
     // Pass 2: the content is authentic; decrypt it and restore the message.
     let decryptor = Decryptor::new(&session_key, &nonce);
-    let line_ending = opened.line_ending.unwrap_or(LineEnding::Lf);
-    // The S/MIME part's own header section goes with the inner one, even when it holds no
-    // routing fields (every field of the message may be sealed inside); DER and PEM have none.
-    let outer = (!plan.entity).then(|| opened.header_section.as_deref().unwrap_or_default());
-    decrypt_and_restore(spool, decryptor, |plaintext| {
-        restore(plaintext, outer, plan.entity, line_ending, out)
+    decrypt_and_restore(spool, decryptor, restore_to)?;
+    Ok(Decrypted {
+        integrity_protected: true,
     })
+}
+
+/// `--require-aead` against an EnvelopedData message.
+fn not_integrity_protected(head: &ParsedHead) -> Error {
+    Error::data(format!(
+        "the message is not integrity-protected ({} in EnvelopedData), and --require-aead refuses it",
+        head.content.name()
+    ))
+    .with_hint("ask the sender for AES-GCM or ChaCha20-Poly1305 (AuthEnvelopedData)")
+}
+
+/// EnvelopedData: CBC has no tag, so the plaintext is released as it is decrypted, one block
+/// behind the ciphertext; the padding, checked at the end, decides whether the run succeeds (the
+/// output is held until then as far as the output hold reaches).
+///
+/// Serial on one thread: CBC decryption in one stream is cheap next to base64 and the output,
+/// and there is no second pass to overlap with.
+fn decrypt_cbc<R: Read>(
+    envelope: &mut EnvelopeReader<R>,
+    decryptor: CbcDecryptor,
+    restore: impl FnOnce(&mut dyn BufRead) -> Result<()>,
+) -> Result<()> {
+    let mut plaintext = CbcPlaintext {
+        envelope,
+        decryptor: Some(decryptor),
+        piece: Vec::with_capacity(CHUNK + 32),
+        pos: 0,
+        failed: None,
+    };
+    let restored = restore(&mut plaintext);
+    // Whatever `restore` made of the plaintext, a content that does not decrypt is reported as
+    // such, in the same words as always: garbage from a wrong key must not show through as a
+    // different error.
+    if let Some(e) = plaintext.failed.take() {
+        return Err(e);
+    }
+    if restored.is_err() {
+        plaintext.drain()?;
+    }
+    restored
+}
+
+/// The plaintext of EnvelopedData as `restore` reads it, decrypted piece by piece from the
+/// envelope.
+struct CbcPlaintext<'a, R: Read> {
+    envelope: &'a mut EnvelopeReader<R>,
+    /// `None` once the padding has been checked.
+    decryptor: Option<CbcDecryptor>,
+    piece: Vec<u8>,
+    pos: usize,
+    /// The content did not decrypt: the error `restore` saw only as an I/O error.
+    failed: Option<Error>,
+}
+
+impl<R: Read> CbcPlaintext<'_, R> {
+    /// The next piece of plaintext into `self.piece`; empty at the end.
+    fn next_piece(&mut self) -> Result<()> {
+        self.piece.clear();
+        self.pos = 0;
+        while self.piece.is_empty() {
+            let Some(decryptor) = self.decryptor.as_mut() else {
+                return Ok(());
+            };
+            self.piece.resize(CHUNK, 0);
+            let n = read_full(self.envelope, &mut self.piece)?;
+            self.piece.truncate(n);
+            if n == 0 {
+                if let Some(last) = self
+                    .decryptor
+                    .take()
+                    .map(CbcDecryptor::finish)
+                    .transpose()?
+                {
+                    self.piece.extend_from_slice(&last);
+                }
+                return Ok(());
+            }
+            decryptor.update(&mut self.piece);
+        }
+        Ok(())
+    }
+
+    /// Read to the end after `restore` gave up, so the padding still decides the answer.
+    fn drain(&mut self) -> Result<()> {
+        while self.decryptor.is_some() {
+            self.next_piece()?;
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> BufRead for CbcPlaintext<'_, R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.pos >= self.piece.len()
+            && self.decryptor.is_some()
+            && let Err(e) = self.next_piece()
+        {
+            self.failed = Some(e.clone());
+            return Err(std::io::Error::from(e));
+        }
+        Ok(self.piece.get(self.pos..).unwrap_or_default())
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.piece.len());
+    }
+}
+
+impl<R: Read> Read for CbcPlaintext<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
 }
 
 /// Pass 1 on two cores: this thread reads the envelope (base64 and CMS; the input is not `Send`)
@@ -286,12 +431,12 @@ fn thread_stopped() -> Error {
 /// Find the RecipientInfo meant for one of our identities and unwrap the session key: first by
 /// identifier; only when none matches, blind tries (bounded), as other agents' identifiers may
 /// not match how a key was loaded.
-fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<SessionKey> {
+fn unwrap_content_key(head: &ParsedHead, identities: &[Identity]) -> Result<Zeroizing<Vec<u8>>> {
     if identities.is_empty() {
         return Err(Error::no_permission("no identity to decrypt with")
             .with_hint("give a private key with -i KEY, or set $SEALMAIL_IDENTITY"));
     }
-    let cipher = head.content.cipher;
+    let key_len = head.content.key_len();
     let mut last_error = None;
     let mut matched = false;
     // One private-key operation per identity and identifier: a RecipientInfo that repeats an
@@ -310,7 +455,7 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
                 tried.push((index, &ktri.rid));
             }
             matched = true;
-            match try_unwrap(identity, info, cipher) {
+            match identity.unwrap_from(info, key_len) {
                 Ok(key) => return Ok(key),
                 Err(e) if e.kind() == crate::Kind::Io => return Err(e),
                 Err(e) => last_error = Some(e),
@@ -328,7 +473,7 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
                 .map(move |i| (i, info))
         });
         for (identity, info) in pairs.by_ref().take(MAX_BLIND_TRIES) {
-            match try_unwrap(identity, info, cipher) {
+            match identity.unwrap_from(info, key_len) {
                 Ok(key) => return Ok(key),
                 Err(e) if e.kind() == crate::Kind::Io => return Err(e),
                 Err(e) => last_error = Some(e),
@@ -364,15 +509,6 @@ fn unwrap_session_key(head: &ParsedHead, identities: &[Identity]) -> Result<Sess
         return Err(err);
     }
     Err(err.with_hint(format!("it is encrypted to: {}", who.join("; "))))
-}
-
-fn try_unwrap(
-    identity: &Identity,
-    info: &cms::RecipientInfo,
-    cipher: crate::aead::ContentCipher,
-) -> Result<SessionKey> {
-    let key = identity.unwrap_from(info, cipher.key_len())?;
-    SessionKey::from_unwrapped(cipher, key)
 }
 
 /// Write the decrypted entity: the restored whole message, or the entity alone (`entity`). An
@@ -592,17 +728,47 @@ pub fn inspect(input: Box<dyn BufRead + '_>, inform: InForm) -> Result<Inspectio
     })
 }
 
+impl Inspection {
+    /// The key transports of the recipients, in words, each named once.
+    fn key_transport(&self) -> String {
+        let mut kinds: Vec<String> = Vec::new();
+        for info in &self.head.recipients {
+            let how = cms::recipient::describe_how(info);
+            if !kinds.contains(&how) {
+                kinds.push(how);
+            }
+        }
+        if kinds.is_empty() {
+            return "none sealmail knows".to_string();
+        }
+        kinds.join("; ")
+    }
+}
+
 impl std::fmt::Display for Inspection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let c = &self.head.content;
         writeln!(f, "format: {}", self.form)?;
-        writeln!(f, "content type: authEnvelopedData (RFC 5083)")?;
+        writeln!(f, "content type: {}", self.head.content.envelope_name())?;
+        match &self.head.content {
+            ContentEncryption::Aead(c) => writeln!(
+                f,
+                "cipher: {} ({}-byte nonce, {}-byte tag)",
+                c.cipher.name(),
+                c.nonce.len(),
+                c.tag_len
+            )?,
+            ContentEncryption::Cbc(c) => {
+                writeln!(f, "cipher: {} ({}-byte IV)", c.cipher.name(), c.iv.len())?
+            }
+        }
+        writeln!(f, "key transport: {}", self.key_transport())?;
         writeln!(
             f,
-            "cipher: {} ({}-byte nonce, {}-byte tag)",
-            c.cipher.name(),
-            c.nonce.len(),
-            c.tag_len
+            "integrity protection: {}",
+            match self.head.content.is_aead() {
+                true => "yes (authenticated encryption)",
+                false => "NO (CBC without a MAC: the content could be altered unnoticed)",
+            }
         )?;
         writeln!(f, "encrypted content: {} bytes", self.content_len)?;
         writeln!(

@@ -6,7 +6,9 @@
 //! `entity`, `cms`, `smime`).
 
 use crate::aead::{self, ContentCipher, Sealer, SessionKey, SharedKeystream};
-use crate::cms::{self, ContentAlgorithm, EnvelopeHead, EnvelopeWriter, KeyTransport};
+use crate::cms::{
+    self, ContentAlgorithm, ContentEncryption, EnvelopeHead, EnvelopeWriter, KeyTransport,
+};
 use crate::entity::Canonicalizer;
 use crate::error::{Error, Result};
 use crate::keys::Recipient;
@@ -63,9 +65,10 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
 
     // One fresh session key for this message, wrapped for every recipient.
     let session_key = SessionKey::generate(plan.cipher)?;
+    let content = ContentAlgorithm::new(plan.cipher, aead::random_nonce()?);
     let head = EnvelopeHead {
         recipient_infos: recipient_infos(&session_key, &plan.recipients, KeyTransport::RsaOaep)?,
-        content: ContentAlgorithm::new(plan.cipher, aead::random_nonce()?),
+        content: ContentEncryption::Aead(content),
     };
 
     // The first piece of content: the inner header section (already canonical), then the body
@@ -87,7 +90,7 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
     // The envelope, sealed as the entity streams through.
     let sink = smime::envelope_writer(plan.outform, &split.outer_fields, split.line_ending, out)?;
     let mut envelope = EnvelopeWriter::start(sink, &head, content_len)?;
-    let sealer = Sealer::new(&session_key, &head.content.nonce);
+    let sealer = Sealer::new(&session_key, &content.nonce);
     let tag = if complete {
         // The whole body is in memory already: a second thread would only cost its start.
         let mut sealer = sealer;
@@ -97,13 +100,13 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
     } else {
         let pipeline = Pipeline {
             body,
-            shared: SharedKeystream::new(&session_key, &head.content.nonce),
+            shared: SharedKeystream::new(&session_key, &content.nonce),
             offset: 0,
             raw: ahead,
         };
         pipeline.seal_through(&mut *source.reader, first, sealer, &mut envelope)?
     };
-    envelope.finish(&tag)?.finish()
+    envelope.finish(Some(&tag))?.finish()
 }
 
 /// One piece of the content on its way through the pipeline: `sealed` holds the canonical bytes

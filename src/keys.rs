@@ -21,6 +21,7 @@ mod keyring;
 pub mod mlkem;
 mod oaep;
 pub(crate) mod parse;
+mod pkcs1v15;
 pub(crate) mod raw_rsa;
 pub mod signature;
 pub mod trust;
@@ -34,7 +35,7 @@ pub use keyring::{
 };
 
 use crate::cms::recipient::{kari, kemri};
-use crate::cms::{self as envelope, Capabilities, KeyTransport, RecipientInfo};
+use crate::cms::{self as envelope, Capabilities, KeyEncryption, KeyTransport, RecipientInfo};
 use crate::error::{Error, Result};
 use cms::cert::IssuerAndSerialNumber;
 use der::asn1::OctetString;
@@ -549,14 +550,17 @@ impl Identity {
     }
 
     /// May this RecipientInfo be for this identity although it names someone else (other agents
-    /// name keys in ways a key loaded without its certificate does not know)? Only an RSA
-    /// key-transport block as long as this key's modulus can be.
+    /// name keys in ways a key loaded without its certificate does not know)? Only an RSA-OAEP
+    /// block as long as this key's modulus can be. Never a PKCS#1 v1.5 block: with implicit
+    /// rejection every try "succeeds" with some key, and a wrong one passes a CBC padding check
+    /// now and then.
     pub fn may_answer_unnamed(&self, info: &RecipientInfo) -> bool {
         // Key agreement and KEM recipients are cheap to try: a wrong key fails the key wrap's
         // integrity check.
         match (info, &self.key) {
             (RecipientInfo::Ktri(ktri), IdentityKey::Rsa(k)) => {
-                ktri.enc_key.as_bytes().len() == k.as_public_key().size()
+                ktri.key_enc_alg.oid != envelope::oid::RSA_ENCRYPTION
+                    && ktri.enc_key.as_bytes().len() == k.as_public_key().size()
             }
             (RecipientInfo::Kari(k), IdentityKey::Ec(_)) => {
                 kari::scheme_of(k).is_ok_and(|s| s.kind.starts_with("ECDH"))
@@ -573,24 +577,37 @@ impl Identity {
     }
 
     /// The content-encryption key from one RecipientInfo meant for this identity; `cek_len` is
-    /// the length the content cipher needs (what PKCS#1 v1.5's implicit rejection must make up
-    /// a key of).
+    /// the length the content cipher needs.
     ///
     /// Failure is [`Error::no_permission`] (77) when this identity cannot decrypt it, a data
-    /// error (65) when the RecipientInfo itself is unusable.
+    /// error (65) when the RecipientInfo itself is unusable. A PKCS#1 v1.5 block never fails
+    /// (implicit rejection, `keys::pkcs1v15`): a bad one gives a key that will not decrypt the
+    /// content, found out there.
     pub fn unwrap_from(&self, info: &RecipientInfo, cek_len: usize) -> Result<Zeroizing<Vec<u8>>> {
         match info {
-            RecipientInfo::Ktri(ktri) => {
-                let params = envelope::oaep_params_of(&ktri.key_enc_alg)?;
-                let key = self.unwrap_key(ktri.enc_key.as_bytes(), params)?;
-                // A key that OAEP-decodes but has the wrong length for the cipher is answered
-                // exactly like a padding failure: telling them apart would be an oracle on the
-                // decoded block.
-                if key.len() != cek_len {
-                    return Err(self.cannot_unwrap());
+            RecipientInfo::Ktri(ktri) => match envelope::key_encryption_of(&ktri.key_enc_alg)? {
+                KeyEncryption::Oaep(params) => {
+                    let key = self.unwrap_key(ktri.enc_key.as_bytes(), params)?;
+                    // A key that OAEP-decodes but has the wrong length for the cipher is
+                    // answered exactly like a padding failure: telling them apart would be an
+                    // oracle on the decoded block.
+                    if key.len() != cek_len {
+                        return Err(self.cannot_unwrap());
+                    }
+                    Ok(key)
                 }
-                Ok(key)
-            }
+                KeyEncryption::Pkcs1v15 => {
+                    let IdentityKey::Rsa(rsa_key) = &self.key else {
+                        return Err(self.cannot_unwrap());
+                    };
+                    pkcs1v15::decrypt_key(rsa_key, ktri.enc_key.as_bytes(), cek_len).map_err(
+                        |e| match e {
+                            raw_rsa::RawRsaError::Rng => rng_failed(),
+                            raw_rsa::RawRsaError::Invalid => self.cannot_unwrap(),
+                        },
+                    )
+                }
+            },
             RecipientInfo::Kari(k) => {
                 let agreement = self.key.agreement().ok_or_else(|| self.cannot_unwrap())?;
                 // The entry that names us, else (a blind try) the first one.

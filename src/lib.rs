@@ -9,6 +9,7 @@
 
 pub mod aead;
 pub mod app;
+pub mod cbc;
 pub mod cli;
 pub mod cms;
 pub mod compose;

@@ -349,6 +349,7 @@ fn in_process(input: &[u8]) -> (Vec<u8>, Vec<u8>) {
             .unwrap(),
         inform: InForm::Auto,
         entity: false,
+        require_aead: false,
     };
     let mut out = Vec::new();
     sealmail::decrypt::decrypt(&plan, Box::new(Cursor::new(sealed.clone())), &mut out).unwrap();

@@ -96,6 +96,7 @@ fn plans(cipher: ContentCipher, entity: bool) -> (EncryptPlan, DecryptPlan) {
             identities,
             inform: InForm::Auto,
             entity,
+            require_aead: false,
         },
     )
 }

@@ -27,6 +27,7 @@ fn plan() -> DecryptPlan {
         identities,
         inform: InForm::Auto,
         entity: false,
+        require_aead: false,
     }
 }
 
@@ -41,7 +42,7 @@ fn decrypt(plan: &DecryptPlan, data: &[u8]) -> sealmail::Result<Vec<u8>> {
             e.message()
         );
     }
-    result.map(|()| out)
+    result.map(|_| out)
 }
 
 fn encrypt(cipher: &str, outform: &str) -> Vec<u8> {

@@ -46,8 +46,8 @@ pub fn describe_whom(info: &RecipientInfo) -> String {
 /// Plain words for how one RecipientInfo carries the key, for `inspect`.
 pub fn describe_how(info: &RecipientInfo) -> String {
     match info {
-        RecipientInfo::Ktri(k) => match ktri::oaep_params_of(&k.key_enc_alg) {
-            Ok(p) => format!("RSAES-OAEP ({}, MGF1-{})", p.hash.name(), p.mgf_hash.name()),
+        RecipientInfo::Ktri(k) => match ktri::key_encryption_of(&k.key_enc_alg) {
+            Ok(how) => how.describe(),
             Err(e) => e.message().to_string(),
         },
         RecipientInfo::Kari(k) => match kari::scheme_of(k) {

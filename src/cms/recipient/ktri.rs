@@ -24,15 +24,40 @@ pub fn oaep_sha256_algorithm() -> Result<AlgorithmIdentifierOwned> {
     })
 }
 
-/// Read a keyEncryptionAlgorithm: RSAES-OAEP with SHA-1 defaults (absent or empty parameters, as
+/// How the key in a KeyTransRecipientInfo was encrypted, as its keyEncryptionAlgorithm says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyEncryption {
+    Oaep(OaepParams),
+    /// rsaEncryption: decrypted only with implicit rejection (see `keys::pkcs1v15`).
+    Pkcs1v15,
+}
+
+impl KeyEncryption {
+    /// Plain words for `inspect`.
+    pub fn describe(self) -> String {
+        match self {
+            KeyEncryption::Oaep(p) => {
+                format!("RSAES-OAEP ({}, MGF1-{})", p.hash.name(), p.mgf_hash.name())
+            }
+            KeyEncryption::Pkcs1v15 => "RSA PKCS#1 v1.5".to_string(),
+        }
+    }
+}
+
+/// Read a keyEncryptionAlgorithm: RSAES-OAEP ([`oaep_params_of`]) or rsaEncryption (PKCS#1
+/// v1.5, parameters NULL or absent).
+pub fn key_encryption_of(alg: &AlgorithmIdentifierOwned) -> Result<KeyEncryption> {
+    match alg.oid {
+        oid::RSA_ENCRYPTION => Ok(KeyEncryption::Pkcs1v15),
+        _ => oaep_params_of(alg).map(KeyEncryption::Oaep),
+    }
+}
+
+/// Read an RSAES-OAEP keyEncryptionAlgorithm: SHA-1 defaults (absent or empty parameters, as
 /// `openssl cms -keyopt rsa_padding_mode:oaep` writes) or SHA-256/384/512.
 pub fn oaep_params_of(alg: &AlgorithmIdentifierOwned) -> Result<OaepParams> {
     match alg.oid {
         oid::RSAES_OAEP => {}
-        oid::RSA_ENCRYPTION => {
-            return Err(Error::data("the message uses RSA PKCS#1 v1.5 key transport, which sealmail refuses")
-                .with_hint("PKCS#1 v1.5 encryption is open to padding-oracle attacks; ask the sender to use RSA-OAEP"));
-        }
         other => {
             return Err(Error::data(format!(
                 "unsupported key-encryption algorithm {other}"
@@ -164,12 +189,12 @@ mod tests {
             oid: oid::RSA_ENCRYPTION,
             parameters: None,
         };
-        assert!(
-            oaep_params_of(&v15)
-                .unwrap_err()
-                .message()
-                .contains("PKCS#1 v1.5")
+        assert_eq!(key_encryption_of(&v15).unwrap(), KeyEncryption::Pkcs1v15);
+        assert_eq!(
+            key_encryption_of(&KeyTransport::RsaPkcs1v15.algorithm().unwrap()).unwrap(),
+            KeyEncryption::Pkcs1v15
         );
+        assert_eq!(oaep_params_of(&v15).unwrap_err().exit_code(), 65);
     }
 
     #[test]
