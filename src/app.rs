@@ -2,13 +2,13 @@
 //! which identities, which input and output. The core modules never look at flags or the
 //! environment; this is the one place that does.
 
-use crate::aead::ContentCipher;
 use crate::decrypt::{self, DecryptPlan};
 use crate::encrypt::{self, EncryptPlan, Source};
 use crate::error::{Error, Result};
 use crate::io::{self as sio, Output, Privacy};
 use crate::keys::{self, Identity, PassphraseSource, Recipient};
 use crate::message::Protection;
+use crate::policy::{self, CipherRequest, RecipientView};
 use crate::smime::{InForm, OutForm};
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -31,7 +31,9 @@ pub struct EncryptRequest {
     pub recipients_files: Vec<PathBuf>,
     pub header_recipients: bool,
     pub keyring: Option<PathBuf>,
-    pub cipher: ContentCipher,
+    pub cipher: CipherRequest,
+    /// `-v` / `--explain`: say on stderr which format was chosen and why.
+    pub explain: bool,
     pub entity: bool,
     pub outform: OutForm,
     pub compose: Option<Compose>,
@@ -210,8 +212,22 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
     if input_len.is_some_and(|len| len > sio::STDOUT_HOLD as u64) {
         output.write_through();
     }
+    let views: Vec<RecipientView<'_>> = recipients
+        .iter()
+        .map(|r| RecipientView {
+            name: &r.source,
+            capabilities: r.capabilities,
+            rsa: r.rsa_public_key().is_some(),
+        })
+        .collect();
+    let decided = policy::decide(request.cipher, &views);
+    drop(views);
+    if request.explain {
+        eprintln!("sealmail: format: {}", decided.reason);
+    }
     let plan = EncryptPlan {
-        cipher: request.cipher,
+        content: decided.content,
+        transport: decided.transport,
         recipients,
         entity: request.entity,
         protection: Protection {
@@ -259,12 +275,15 @@ fn lookup_address(address: &str, keyring: Option<&Path>, now: SystemTime) -> Res
             "set --keyring DIR or $SEALMAIL_KEYRING, or give the certificate file with -r",
         )
     })?;
-    let (recipient, warnings) = keys::Keyring {
+    let (mut recipient, warnings) = keys::Keyring {
         dir: dir.to_path_buf(),
     }
     .lookup(address, now)?;
     for w in warnings {
         warn(&w);
+    }
+    if let Some(caps) = keys::recorded_capabilities(dir, address)? {
+        recipient.capabilities = Some(caps);
     }
     Ok(recipient)
 }

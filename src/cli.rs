@@ -157,9 +157,14 @@ pub struct EncryptArgs {
     #[arg(long, value_name = "DIR")]
     pub keyring: Option<PathBuf>,
 
-    /// Content cipher
-    #[arg(long, value_enum, default_value_t = CipherArg::Chacha20Poly1305, value_name = "C")]
+    /// Content cipher; `auto` follows what every recipient is known to read (their
+    /// certificates' S/MIME capabilities, the keyring's ADDRESS.caps)
+    #[arg(long, value_enum, default_value_t = CipherArg::Auto, value_name = "C")]
     pub cipher: CipherArg,
+
+    /// Say on stderr which format was chosen and why
+    #[arg(short = 'v', long = "verbose", visible_alias = "explain")]
+    pub verbose: bool,
 
     /// INPUT is a bare MIME entity (as neomutt hands over); output only the S/MIME part
     #[arg(long)]
@@ -371,15 +376,26 @@ pub struct InspectArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CipherArg {
+    /// ChaCha20-Poly1305 when every recipient reads it, else AES-256-GCM when every one does,
+    /// else AES-256-CBC (EnvelopedData, what every S/MIME client reads)
+    Auto,
     /// ChaCha20-Poly1305 (RFC 8103)
     #[value(name = "chacha20-poly1305", alias = "chacha20")]
     Chacha20Poly1305,
-    /// AES-256-GCM (RFC 5084); what openssl reads
-    #[value(name = "aes-256-gcm", alias = "aes256")]
+    /// AES-256-GCM (RFC 5084)
+    #[value(name = "aes-256-gcm")]
     Aes256Gcm,
     /// AES-128-GCM (RFC 5084)
-    #[value(name = "aes-128-gcm", alias = "aes128")]
+    #[value(name = "aes-128-gcm")]
     Aes128Gcm,
+    /// AES-256-CBC in EnvelopedData (RFC 3565): no integrity protection; `aes256` as neomutt
+    /// and openssl say it
+    #[value(name = "aes-256-cbc", alias = "aes256")]
+    Aes256Cbc,
+    /// AES-128-CBC in EnvelopedData (RFC 3565): no integrity protection; `aes128` as neomutt
+    /// and openssl say it
+    #[value(name = "aes-128-cbc", alias = "aes128")]
+    Aes128Cbc,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -406,14 +422,22 @@ pub enum InFormArg {
 
 use crate::aead::ContentCipher;
 use crate::app::{self, Compose, PassphraseFrom, Request};
+use crate::policy::{CipherRequest, ContentChoice};
 use crate::smime::{InForm, OutForm};
 
-impl From<CipherArg> for ContentCipher {
+impl From<CipherArg> for CipherRequest {
     fn from(c: CipherArg) -> Self {
+        use crate::cbc::CbcCipher;
+        let named = |c| CipherRequest::Named(c);
         match c {
-            CipherArg::Chacha20Poly1305 => ContentCipher::ChaCha20Poly1305,
-            CipherArg::Aes256Gcm => ContentCipher::Aes256Gcm,
-            CipherArg::Aes128Gcm => ContentCipher::Aes128Gcm,
+            CipherArg::Auto => CipherRequest::Auto,
+            CipherArg::Chacha20Poly1305 => {
+                named(ContentChoice::Aead(ContentCipher::ChaCha20Poly1305))
+            }
+            CipherArg::Aes256Gcm => named(ContentChoice::Aead(ContentCipher::Aes256Gcm)),
+            CipherArg::Aes128Gcm => named(ContentChoice::Aead(ContentCipher::Aes128Gcm)),
+            CipherArg::Aes256Cbc => named(ContentChoice::Cbc(CbcCipher::Aes256)),
+            CipherArg::Aes128Cbc => named(ContentChoice::Cbc(CbcCipher::Aes128)),
         }
     }
 }
@@ -464,6 +488,7 @@ impl Command {
                     header_recipients: a.header_recipients,
                     keyring: a.keyring,
                     cipher: a.cipher.into(),
+                    explain: a.verbose,
                     entity: a.entity,
                     outform: a.outform.into(),
                     compose: composing.then_some(Compose {

@@ -5,18 +5,23 @@
 //! Not for: choosing recipients or opening files (see `app`), or any format detail (see `message`,
 //! `entity`, `cms`, `smime`).
 
-use crate::aead::{self, ContentCipher, Sealer, SessionKey, SharedKeystream};
+use crate::aead::{self, Sealer, SessionKey, SharedKeystream};
+use crate::cbc::{CbcCipher, CbcEncryptor};
 use crate::cms::{
-    self, ContentAlgorithm, ContentEncryption, EnvelopeHead, EnvelopeWriter, KeyTransport,
+    self, CbcAlgorithm, ContentAlgorithm, ContentEncryption, EnvelopeHead, EnvelopeWriter,
+    KeyTransport,
 };
 use crate::entity::Canonicalizer;
 use crate::error::{Error, Result};
 use crate::keys::Recipient;
 use crate::message::{self, BodyForm, Head, Protection, SplitMessage};
 use crate::pipeline::worker_error;
+use crate::policy::ContentChoice;
+use crate::smime::SmimeType;
 use crate::smime::{self, OutForm};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use zeroize::Zeroizing;
 
 /// How much of a stream is read ahead to learn its length (so small piped messages are DER too).
 const READ_AHEAD: usize = 1 << 20;
@@ -27,7 +32,9 @@ const DEPTH: usize = 4;
 
 /// What to encrypt to and how, decided by `app` from the flags.
 pub struct EncryptPlan {
-    pub cipher: ContentCipher,
+    /// The content cipher and the RSA key transport, as `policy` decided them.
+    pub content: ContentChoice,
+    pub transport: KeyTransport,
     pub recipients: Vec<Recipient>,
     /// The input is a bare MIME entity (neomutt's `%f`): every header goes inside, only the
     /// S/MIME part comes out.
@@ -62,12 +69,23 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
     let mut ahead = front.body_start;
     let complete = read_ahead(&mut *source.reader, &mut ahead)?;
     let split = split_message(&front.header_section, &ahead, complete, plan)?;
+    let cipher = match plan.content {
+        ContentChoice::Aead(cipher) => cipher,
+        ContentChoice::Cbc(cipher) => {
+            let input = Input {
+                header_len: front.header_section.len() as u64,
+                ahead,
+                complete,
+            };
+            return encrypt_cbc(plan, cipher, source, input, split, out);
+        }
+    };
 
     // One fresh session key for this message, wrapped for every recipient.
-    let session_key = SessionKey::generate(plan.cipher)?;
-    let content = ContentAlgorithm::new(plan.cipher, aead::random_nonce()?);
+    let session_key = SessionKey::generate(cipher)?;
+    let content = ContentAlgorithm::new(cipher, aead::random_nonce()?);
     let head = EnvelopeHead {
-        recipient_infos: recipient_infos(&session_key, &plan.recipients, KeyTransport::RsaOaep)?,
+        recipient_infos: recipient_infos(session_key.as_bytes(), &plan.recipients, plan.transport)?,
         content: ContentEncryption::Aead(content),
     };
 
@@ -107,6 +125,92 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
         pipeline.seal_through(&mut *source.reader, first, sealer, &mut envelope)?
     };
     envelope.finish(Some(&tag))?.finish()
+}
+
+/// EnvelopedData with AES-CBC, for recipients not known to read an AEAD: one fresh key and IV,
+/// the entity encrypted serially as it streams through (CBC chains every block to the one
+/// before), PKCS#7 padding at the end. The envelope is DER when the length is known up front,
+/// as for the AEADs.
+fn encrypt_cbc(
+    plan: &EncryptPlan,
+    cipher: CbcCipher,
+    mut source: Source<'_>,
+    input: Input,
+    split: SplitMessage,
+    out: Box<dyn Write + '_>,
+) -> Result<()> {
+    let mut key = Zeroizing::new(vec![0u8; cipher.key_len()]);
+    let mut iv = vec![0u8; cipher.block_len()];
+    getrandom::fill(&mut key)
+        .and_then(|()| getrandom::fill(&mut iv))
+        .map_err(|_| Error::io("cannot get random bytes from the operating system"))?;
+    let head = EnvelopeHead {
+        recipient_infos: recipient_infos(&key, &plan.recipients, plan.transport)?,
+        content: ContentEncryption::Cbc(CbcAlgorithm {
+            cipher,
+            iv: iv.clone(),
+        }),
+    };
+
+    let mut body = BodyStream::new(split.body);
+    let mut piece = split.inner_header_section.clone();
+    body.push(&input.ahead, &mut piece);
+    let more = !input.complete;
+    let plain_len = if input.complete {
+        Some(piece.len() as u64)
+    } else {
+        source
+            .path
+            .map(|p| measure_body(p, input.header_len, split.body))
+            .transpose()?
+            .map(|n| split.inner_header_section.len() as u64 + n)
+    };
+
+    let sink = smime::envelope_writer_for(
+        SmimeType::EnvelopedData,
+        plan.outform,
+        &split.outer_fields,
+        split.line_ending,
+        out,
+    )?;
+    let mut envelope = EnvelopeWriter::start(sink, &head, plan_len_to_cbc(plain_len))?;
+    let mut encryptor = CbcEncryptor::new(cipher, &key, &iv)?;
+    encryptor.update(&mut piece);
+    envelope.write_content(&piece)?;
+    if more {
+        let mut raw = Vec::new();
+        loop {
+            let eof = match body.form {
+                BodyForm::Binary => fill(&mut *source.reader, &mut piece)?,
+                BodyForm::Text => {
+                    let eof = fill(&mut *source.reader, &mut raw)?;
+                    piece.clear();
+                    body.push(&raw, &mut piece);
+                    eof
+                }
+            };
+            encryptor.update(&mut piece);
+            envelope.write_content(&piece)?;
+            if eof {
+                break;
+            }
+        }
+    }
+    envelope.write_content(&encryptor.finish())?;
+    envelope.finish(None)?.finish()
+}
+
+/// What `encrypt` has read of the input when it hands over to `encrypt_cbc`: the header
+/// section's length, the body read ahead, and whether that is all of it.
+struct Input {
+    header_len: u64,
+    ahead: Vec<u8>,
+    complete: bool,
+}
+
+/// The ciphertext length of a plaintext length, when known.
+fn plan_len_to_cbc(plain_len: Option<u64>) -> Option<u64> {
+    plain_len.map(crate::cbc::ciphertext_len)
 }
 
 /// One piece of the content on its way through the pipeline: `sealed` holds the canonical bytes
@@ -368,7 +472,7 @@ fn split_message(
 /// A RecipientInfo for every recipient, each giving it the session key; the same recipient given
 /// twice counts once.
 fn recipient_infos(
-    key: &SessionKey,
+    key: &[u8],
     recipients: &[Recipient],
     transport: KeyTransport,
 ) -> Result<Vec<cms::RecipientInfo>> {
@@ -379,7 +483,7 @@ fn recipient_infos(
             continue;
         }
         seen.push(&recipient.id);
-        infos.push(recipient.recipient_info(key.as_bytes(), transport)?);
+        infos.push(recipient.recipient_info(key, transport)?);
     }
     Ok(infos)
 }

@@ -31,7 +31,7 @@ pub use keygen::{GeneratedKey, KeygenRequest, keygen, keygen_at};
 pub use keygen_modern::{GeneratedModernKey, ModernKind, keygen_modern};
 pub use keyring::{
     Keyring, default_identity_paths, default_keyring_dir, identity_paths_from_env,
-    keyring_dir_from_env,
+    keyring_dir_from_env, recorded_capabilities,
 };
 
 use crate::cms::recipient::{kari, kemri};
@@ -600,12 +600,12 @@ impl Identity {
                     let IdentityKey::Rsa(rsa_key) = &self.key else {
                         return Err(self.cannot_unwrap());
                     };
-                    pkcs1v15::decrypt_key(rsa_key, ktri.enc_key.as_bytes(), cek_len).map_err(
-                        |e| match e {
+                    pkcs1v15::decrypt_key(rsa_key, ktri.enc_key.as_bytes(), cek_len).map_err(|e| {
+                        match e {
                             raw_rsa::RawRsaError::Rng => rng_failed(),
                             raw_rsa::RawRsaError::Invalid => self.cannot_unwrap(),
-                        },
-                    )
+                        }
+                    })
                 }
             },
             RecipientInfo::Kari(k) => {

@@ -22,6 +22,7 @@ pub mod keys;
 pub mod message;
 pub mod neomutt;
 mod pipeline;
+pub mod policy;
 pub mod sign;
 pub mod smime;
 pub mod verify;

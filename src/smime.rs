@@ -34,13 +34,30 @@ pub enum InForm {
     Der,
 }
 
-/// The content header fields of the S/MIME part (SPEC §1), written after the outer fields.
-const SMIME_CONTENT_FIELDS: [&str; 4] = [
+/// The content header fields of the S/MIME part (SPEC §1), written after the outer fields; the
+/// Content-Type, with its `smime-type`, comes between the first and the second.
+const SMIME_CONTENT_FIELDS: [&str; 3] = [
     "MIME-Version: 1.0",
-    "Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=\"smime.p7m\"",
     "Content-Transfer-Encoding: base64",
     "Content-Disposition: attachment; filename=\"smime.p7m\"",
 ];
+
+/// The `smime-type` of the S/MIME part (RFC 8551 §3.2.2): it follows the CMS content inside.
+/// neomutt and mutt recognise only `enveloped-data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmimeType {
+    AuthEnvelopedData,
+    EnvelopedData,
+}
+
+impl SmimeType {
+    fn label(self) -> &'static str {
+        match self {
+            SmimeType::AuthEnvelopedData => "authEnveloped-data",
+            SmimeType::EnvelopedData => "enveloped-data",
+        }
+    }
+}
 
 /// RFC 2045 §6.8: "The encoded output stream must be represented in lines of no more than 76
 /// characters each."
@@ -83,6 +100,23 @@ pub fn envelope_writer<'a>(
     form: OutForm,
     outer_fields: &[u8],
     line_ending: LineEnding,
+    out: Box<dyn Write + 'a>,
+) -> Result<Box<dyn EnvelopeSink + 'a>> {
+    envelope_writer_for(
+        SmimeType::AuthEnvelopedData,
+        form,
+        outer_fields,
+        line_ending,
+        out,
+    )
+}
+
+/// [`envelope_writer`] for an envelope of the given S/MIME type.
+pub fn envelope_writer_for<'a>(
+    smime_type: SmimeType,
+    form: OutForm,
+    outer_fields: &[u8],
+    line_ending: LineEnding,
     mut out: Box<dyn Write + 'a>,
 ) -> Result<Box<dyn EnvelopeSink + 'a>> {
     let eol = line_ending.bytes();
@@ -91,7 +125,12 @@ pub fn envelope_writer<'a>(
         OutForm::Smime => {
             let mut head = Vec::with_capacity(outer_fields.len() + 256);
             head.extend_from_slice(outer_fields);
-            for field in SMIME_CONTENT_FIELDS {
+            let content_type = format!(
+                "Content-Type: application/pkcs7-mime; smime-type={}; name=\"smime.p7m\"",
+                smime_type.label()
+            );
+            let [first, rest @ ..] = SMIME_CONTENT_FIELDS;
+            for field in [first, content_type.as_str()].into_iter().chain(rest) {
                 head.extend_from_slice(field.as_bytes());
                 head.extend_from_slice(eol);
             }

@@ -1,7 +1,7 @@
 //! Streaming at every buffer boundary (issue 4): round trips at sizes around the encrypt/decrypt
 //! chunk (256 KiB), the encrypt read-ahead (1 MiB, which decides DER or BER for a pipe), the
 //! decrypt spool threshold and the stdout hold-back (8 MiB); from a stream (BER) and from a file
-//! (DER); both ciphers; LF text bodies (canonicalised) and binary bodies. Plus openssl decrypting
+//! (DER); both AEADs and AES-CBC (EnvelopedData); LF text bodies (canonicalised) and binary bodies. Plus openssl decrypting
 //! streamed and DER output, a tampered message large enough to spool to a temporary file, and a
 //! large round trip with the process held to one CPU.
 //!
@@ -12,10 +12,13 @@ mod common;
 
 use common::{assert_fails, fixture, openssl, run, sealmail, sealmail_under, tempdir};
 use sealmail::aead::ContentCipher;
+use sealmail::cbc::CbcCipher;
+use sealmail::cms::KeyTransport;
 use sealmail::decrypt::{self, DecryptPlan};
 use sealmail::encrypt::{self, EncryptPlan, Source};
 use sealmail::keys::{self, NoPassphrase};
 use sealmail::message::Protection;
+use sealmail::policy::ContentChoice;
 use sealmail::smime::{InForm, OutForm};
 use std::io::Cursor;
 use std::path::Path;
@@ -76,14 +79,26 @@ fn text_message(body_len: usize) -> Vec<u8> {
     m
 }
 
-fn plans(cipher: ContentCipher, entity: bool) -> (EncryptPlan, DecryptPlan) {
+/// The content ciphers the boundary sizes run with.
+const CIPHERS: [ContentChoice; 3] = [
+    ContentChoice::Aead(ContentCipher::ChaCha20Poly1305),
+    ContentChoice::Aead(ContentCipher::Aes256Gcm),
+    ContentChoice::Cbc(CbcCipher::Aes256),
+];
+
+fn plans(cipher: ContentChoice, entity: bool) -> (EncryptPlan, DecryptPlan) {
     let now = SystemTime::now();
     let recipients = keys::load_recipient_file(&fixture("keys/alice.crt"), now).expect("cert");
     let identities =
         keys::load_identity_file(&fixture("keys/alice.key"), &mut NoPassphrase).expect("key");
     (
         EncryptPlan {
-            cipher,
+            content: cipher,
+            // PKCS#1 v1.5 for CBC, as auto picks it for the installed base.
+            transport: match cipher {
+                ContentChoice::Aead(_) => KeyTransport::RsaOaep,
+                ContentChoice::Cbc(_) => KeyTransport::RsaPkcs1v15,
+            },
             recipients,
             entity,
             protection: Protection {
@@ -154,7 +169,7 @@ fn binary_entities_round_trip_at_every_chunk_and_read_ahead_boundary() {
         h + READ_AHEAD + 1,
         3 * MIB + 7,
     ];
-    for cipher in [ContentCipher::ChaCha20Poly1305, ContentCipher::Aes256Gcm] {
+    for cipher in CIPHERS {
         let (enc, dec) = plans(cipher, true);
         for &size in &sizes {
             let entity = binary_entity(size);
@@ -185,7 +200,7 @@ fn lf_text_messages_round_trip_around_the_boundaries() {
     // Canonicalisation adds a CR per line, so a body just under a boundary in LF form is over it
     // in CRLF form: both sides of each boundary are crossed.
     let sizes = [0, 1, CHUNK - 1, CHUNK + 1, READ_AHEAD - 1, READ_AHEAD + 1];
-    for cipher in [ContentCipher::ChaCha20Poly1305, ContentCipher::Aes256Gcm] {
+    for cipher in CIPHERS {
         let (enc, dec) = plans(cipher, false);
         for &size in &sizes {
             let message = text_message(size);

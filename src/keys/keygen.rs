@@ -251,6 +251,14 @@ fn self_signed_certificate(
             .add_extension(extension.map_err(|e| fail(&e))?)
             .map_err(|e| fail(&e))?;
     }
+    // RFC 4262: what this key's owner reads, so that senders choose the AEADs and OAEP.
+    let capabilities = Extension {
+        extn_id: crate::cms::oid::SMIME_CAPABILITIES,
+        critical: false,
+        extn_value: OctetString::new(crate::cms::Capabilities::all().to_der()?)
+            .map_err(|e| fail(&e))?,
+    };
+    builder.add_extension(capabilities).map_err(|e| fail(&e))?;
 
     let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
     let cert = builder

@@ -118,6 +118,30 @@ impl Keyring {
     }
 }
 
+/// What the keyring records of what `address` reads: the file `KEYRING/ADDRESS.caps` (address
+/// lower-cased), one capability token per line (`chacha20-poly1305`, `aes-256-gcm`,
+/// `aes-128-gcm`, `aes-256-cbc`, `aes-128-cbc`, `rsa-oaep`), `#` comments and blank lines
+/// ignored. Filled from signed mail or written by hand; when present it is what sealmail knows
+/// of the address, in place of the certificate's extension. `None` when there is no such file;
+/// an unreadable file or an unknown token is 78, naming the file.
+pub fn recorded_capabilities(dir: &Path, address: &str) -> Result<Option<Capabilities>> {
+    let path = dir.join(format!("{}.caps", address.trim().to_lowercase()));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Error::config(format!(
+                "cannot read {}: {}",
+                path.display(),
+                crate::error::io_reason(&e)
+            )));
+        }
+    };
+    Capabilities::parse_tokens(&text)
+        .map(Some)
+        .map_err(|reason| Error::config(format!("{}: {reason}", path.display())))
+}
+
 fn has_cert_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|ext| ext.to_str())
