@@ -449,7 +449,7 @@ fn load_identity(path: &Path, passphrases: &mut Passphrases) -> Result<Vec<Ident
         return keys::identities_from_bytes(&bytes, "stdin", passphrases);
     }
     let mut identities = keys::load_identity_file(path, passphrases)?;
-    for cert in sibling_certificates(path) {
+    for cert in candidate_certificates(path) {
         for identity in &mut identities {
             identity.add_certificate(&cert);
         }
@@ -457,32 +457,59 @@ fn load_identity(path: &Path, passphrases: &mut Passphrases) -> Result<Vec<Ident
     Ok(identities)
 }
 
-/// Certificates in `STEM.crt`, `STEM.cer` or `STEM.pem` beside the key file `STEM.EXT` (PEM,
-/// possibly several, or DER). Unreadable or unparseable files are ignored: the certificate only
-/// adds identifiers, the key works without it.
-fn sibling_certificates(key_path: &Path) -> Vec<x509_cert::Certificate> {
-    use der::Decode;
-    let mut certs = Vec::new();
-    for ext in ["crt", "cer", "pem"] {
-        let candidate = key_path.with_extension(ext);
-        if candidate == key_path || !candidate.is_file() {
-            continue;
-        }
-        let Ok(bytes) = sio::read_small_file(&candidate, 1 << 20) else {
-            continue;
-        };
-        let is_pem = bytes
-            .windows(27)
-            .any(|w| w == b"-----BEGIN CERTIFICATE-----");
-        if is_pem {
-            if let Ok(chain) = x509_cert::Certificate::load_pem_chain(&bytes) {
-                certs.extend(chain);
-            }
-        } else if let Ok(cert) = x509_cert::Certificate::from_der(&bytes) {
-            certs.push(cert);
+/// Certificates that may be the key's own: `STEM.crt`, `STEM.cer` or `STEM.pem` beside the key
+/// file `STEM.EXT` (also with STEM cut at its first dot: `alice.pkcs8.der` finds `alice.crt`),
+/// then the keyring's certificates. Only one whose public key is the key's is used
+/// (`Identity::add_certificate`). Unreadable or unparseable files are ignored: a certificate
+/// only adds identifiers, the key works without it. Without them, mail that names its
+/// recipients only by issuer and serial (PKCS#1 v1.5, which is never tried blind) cannot be
+/// matched to a bare key.
+fn candidate_certificates(key_path: &Path) -> Vec<x509_cert::Certificate> {
+    let mut files = Vec::new();
+    let mut stems = vec![key_path.with_extension("")];
+    if let (Some(dir), Some(name)) = (key_path.parent(), key_path.file_name()) {
+        let name = name.to_string_lossy();
+        if let Some((first, _)) = name.split_once('.') {
+            stems.push(dir.join(first));
         }
     }
-    certs
+    for stem in &stems {
+        for ext in ["crt", "cer", "pem"] {
+            let candidate = stem.with_extension(ext);
+            if candidate != key_path && !files.contains(&candidate) {
+                files.push(candidate);
+            }
+        }
+    }
+    if let Some(dir) = keys::default_keyring_dir() {
+        for dir in [dir.join("pinned"), dir] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.extension()
+                        .is_some_and(|e| e == "crt" || e == "cer" || e == "pem")
+                })
+                .collect();
+            found.sort();
+            files.extend(found);
+        }
+    }
+    files
+        .iter()
+        .filter(|f| f.is_file())
+        .flat_map(|f| certificates_in(f))
+        .collect()
+}
+
+/// The certificates in a file (PEM, possibly several, or DER); none when unreadable.
+fn certificates_in(path: &Path) -> Vec<x509_cert::Certificate> {
+    sio::read_small_file(path, 1 << 20)
+        .ok()
+        .and_then(|bytes| keys::trust::certificates_from_bytes(&bytes).ok())
+        .unwrap_or_default()
 }
 
 /// Passphrases from the source the user named, read once.
@@ -932,7 +959,7 @@ fn run_sign(request: SignRequest) -> Result<()> {
                 .ok()
                 .and_then(|bytes| keys::trust::certificates_from_bytes(&bytes).ok())
                 .unwrap_or_default();
-            found.extend(sibling_certificates(&request.identity));
+            found.extend(candidate_certificates(&request.identity));
             found
         }
     };

@@ -508,6 +508,19 @@ fn unwrap_content_key(head: &ParsedHead, identities: &[Identity]) -> Result<Zero
     if who.is_empty() {
         return Err(err);
     }
+    // PKCS#1 v1.5 blocks are never tried blind, so a bare key cannot answer them at all.
+    let pkcs1v15 = head.recipients.iter().any(|info| {
+        matches!(info, cms::RecipientInfo::Ktri(k) if k.key_enc_alg.oid == cms::oid::RSA_ENCRYPTION)
+    });
+    if let Some(bare) = identities.iter().find(|i| !i.has_certificate())
+        && pkcs1v15
+    {
+        return Err(err.with_hint(format!(
+            "it is encrypted to: {}; {} is a key without its certificate, and PKCS#1 v1.5 recipients are matched by certificate only: put the certificate beside the key as NAME.crt, after the key in the same file, or in the keyring",
+            who.join("; "),
+            bare.source
+        )));
+    }
     Err(err.with_hint(format!("it is encrypted to: {}", who.join("; "))))
 }
 

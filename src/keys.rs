@@ -519,6 +519,14 @@ impl Identity {
         true
     }
 
+    /// Does this identity know a certificate of its key (an issuer and serial number to answer
+    /// to), or is it a bare key?
+    pub fn has_certificate(&self) -> bool {
+        self.ids
+            .iter()
+            .any(|id| matches!(id, RecipientIdentifier::IssuerAndSerialNumber(_)))
+    }
+
     /// The RSA public key, for an RSA identity.
     pub fn public_key(&self) -> Option<&PublicKey> {
         match &self.key {

@@ -252,7 +252,10 @@ fn exit_65_for_binary_garbage_given_as_an_entity() {
 /// Flip one byte counted from the end of the DER: the tag is the last 16 bytes, after its
 /// OCTET STRING header (2 bytes); the ciphertext ends just before that.
 fn tampered(from_end: usize) -> Vec<u8> {
-    let mut der = encrypt(&["-r", &alice_crt(), "--outform", "der"], MESSAGE);
+    let mut der = encrypt(
+        &["-r", &alice_crt(), "--cipher", "chacha20-poly1305", "--outform", "der"],
+        MESSAGE,
+    );
     let n = der.len();
     der[n - from_end] ^= 0x01;
     der

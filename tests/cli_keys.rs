@@ -536,11 +536,12 @@ fn stdin_serves_one_purpose_only() {
     );
     assert_fails(&sm(&["encrypt", "-R", "-"], &message()), 64, "stdin");
 
-    // The key on stdin is fine when the message is a file.
-    let out = sm(
-        &["decrypt", "-i", "-", s(&sealed_path)],
-        &read_fixture("keys/alice.key"),
-    );
+    // The key on stdin is fine when the message is a file (with its certificate after it:
+    // the default output for a certificate without capabilities is PKCS#1 v1.5, matched by
+    // certificate only).
+    let mut key_and_cert = read_fixture("keys/alice.key");
+    key_and_cert.extend(read_fixture("keys/alice.crt"));
+    let out = sm(&["decrypt", "-i", "-", s(&sealed_path)], &key_and_cert);
     assert_same_message(&ok(out));
     // So is a recipients list.
     let msg = dir.path().join("m.eml");
