@@ -75,3 +75,18 @@ fn bc_reads_sealmail_aes_gcm_with_oaep() {
     let got = Peer::BouncyCastle.decrypt(&kay, &message).unwrap();
     assert_eq!(got, common::lf_to_crlf(peers::ENTITY));
 }
+
+/// Every message Bouncy Castle wrote (fixtures/peers/bc-*) reads back as plain.eml, with a warning that
+/// CBC content carries no integrity protection.
+#[test]
+fn sealmail_reads_every_bc_fixture() {
+    peers::assert_sealmail_reads_fixtures(Peer::BouncyCastle);
+}
+
+/// What Bouncy Castle writes now, with its defaults, to two recipients: either key reads it.
+#[test]
+fn sealmail_reads_what_bc_writes_live() {
+    if peers::has(Peer::BouncyCastle) {
+        peers::assert_sealmail_reads_peer_live(Peer::BouncyCastle);
+    }
+}

@@ -72,3 +72,18 @@ fn gpgsm_refuses_sealmail_aead_output_for_a_keygen_certificate() {
     let message = peers::openssl_encrypt(&["-aes256"], &[&kay], ENTITY);
     assert_eq!(Peer::Gpgsm.decrypt(&kay, &message).unwrap(), ENTITY);
 }
+
+/// Every message gpgsm wrote (fixtures/peers/gpgsm-*) reads back as plain.eml, with a warning that
+/// CBC content carries no integrity protection.
+#[test]
+fn sealmail_reads_every_gpgsm_fixture() {
+    peers::assert_sealmail_reads_fixtures(Peer::Gpgsm);
+}
+
+/// What gpgsm writes now, with its defaults, to two recipients: either key reads it.
+#[test]
+fn sealmail_reads_what_gpgsm_writes_live() {
+    if peers::has(Peer::Gpgsm) {
+        peers::assert_sealmail_reads_peer_live(Peer::Gpgsm);
+    }
+}

@@ -61,3 +61,18 @@ fn nss_refuses_sealmail_aead_output_for_a_keygen_certificate() {
     let message = peers::openssl_encrypt(&["-aes256"], &[&kay], ENTITY);
     assert_eq!(Peer::Nss.decrypt(&kay, &message).unwrap(), ENTITY);
 }
+
+/// Every message NSS wrote (fixtures/peers/nss-*) reads back as plain.eml, with a warning that
+/// CBC content carries no integrity protection.
+#[test]
+fn sealmail_reads_every_nss_fixture() {
+    peers::assert_sealmail_reads_fixtures(Peer::Nss);
+}
+
+/// What NSS writes now, with its defaults, to two recipients: either key reads it.
+#[test]
+fn sealmail_reads_what_nss_writes_live() {
+    if peers::has(Peer::Nss) {
+        peers::assert_sealmail_reads_peer_live(Peer::Nss);
+    }
+}

@@ -1,6 +1,7 @@
 //! The peer fixtures themselves (fixtures/peers): every message there is listed, documented and
 //! really holds `plain.crlf`, checked with openssl, so the per-peer tests (interop_nss.rs,
-//! interop_gpgsm.rs, interop_bc.rs) test sealmail and not a stale file.
+//! interop_gpgsm.rs, interop_bc.rs) test sealmail and not a stale file; and sealmail against
+//! openssl in the installed-base format (the AEAD forms are tests/interop.rs's).
 
 mod common;
 mod peers;
@@ -68,5 +69,19 @@ fn harness_openssl_reads_every_peer_fixture() {
             );
             assert_eq!(out.stdout, plain, "{name} ({})", id.email);
         }
+    }
+}
+
+/// Every message openssl wrote (fixtures/peers/openssl-*) reads back as plain.eml.
+#[test]
+fn sealmail_reads_every_openssl_fixture() {
+    peers::assert_sealmail_reads_fixtures(Peer::Openssl);
+}
+
+/// What openssl writes now, with its defaults, to two recipients: either key reads it.
+#[test]
+fn sealmail_reads_what_openssl_writes_live() {
+    if peers::has(Peer::Openssl) {
+        peers::assert_sealmail_reads_peer_live(Peer::Openssl);
     }
 }

@@ -707,3 +707,64 @@ pub fn sealmail_keygen(dir: &Path, name: &str) -> Identity {
         email,
     }
 }
+
+/// `sealmail decrypt -i KEY` of every fixture `peer` wrote, with each of its recipients' keys:
+/// each gives back `plain.eml`, and says on stderr when the content had no integrity protection
+/// (EnvelopedData) and only then.
+pub fn assert_sealmail_reads_fixtures(peer: Peer) {
+    let plain = read(&fixtures_dir().join("plain.eml"));
+    let (rita, sam) = (Identity::fixture("rita"), Identity::fixture("sam"));
+    let fixtures = fixtures_by(peer);
+    assert!(!fixtures.is_empty(), "no fixtures for {peer}");
+    for (path, to_sam) in fixtures {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let aead = name.contains("gcm");
+        for id in [&rita, &sam].into_iter().take(if to_sam { 2 } else { 1 }) {
+            let out = sealmail_decrypt(id, &path);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{name} ({}): {stderr}", id.email);
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&plain),
+                "{name} ({})",
+                id.email
+            );
+            assert_eq!(
+                stderr.contains("sealmail: warning:"),
+                !aead,
+                "{name}: integrity warning expected only without an AEAD: {stderr}"
+            );
+        }
+    }
+}
+
+/// `peer` encrypts [`ENTITY`] in canonical form to `rita` and `sam` with its defaults, live;
+/// `sealmail decrypt --entity` gives it back with either key.
+pub fn assert_sealmail_reads_peer_live(peer: Peer) {
+    let (rita, sam) = (Identity::fixture("rita"), Identity::fixture("sam"));
+    let dir = scratch();
+    let path = dir.path().join("message.der");
+    write(
+        &path,
+        &peer.encrypt(&[&rita, &sam], &crate::common::lf_to_crlf(ENTITY)),
+    );
+    for id in [&rita, &sam] {
+        let mut cmd = crate::common::sealmail();
+        cmd.args(["decrypt", "--entity", "-i"])
+            .arg(&id.key)
+            .arg(&path);
+        let out = crate::common::run(cmd, b"");
+        assert!(
+            out.status.success(),
+            "{peer} -> sealmail ({}): {}",
+            id.email,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(ENTITY),
+            "{peer} -> sealmail ({})",
+            id.email
+        );
+    }
+}
