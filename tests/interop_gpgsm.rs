@@ -87,3 +87,27 @@ fn sealmail_reads_what_gpgsm_writes_live() {
         peers::assert_sealmail_reads_peer_live(Peer::Gpgsm);
     }
 }
+
+/// sealmail's default output to recipients whose capabilities it does not know (no S/MIME
+/// Capabilities extension) is what gpgsm reads: EnvelopedData AES-256-CBC, PKCS#1 v1.5.
+#[test]
+fn gpgsm_reads_sealmail_default_output_for_unknown_capabilities() {
+    if !peers::has(Peer::Gpgsm) {
+        return;
+    }
+    let (rita, sam) = (Identity::fixture("rita"), Identity::fixture("sam"));
+    peers::assert_peer_reads_sealmail_default(Peer::Gpgsm, &[&rita, &sam]);
+}
+
+/// One recipient of unknown capabilities decides the format for all: a sealmail certificate
+/// beside rita's gets the installed-base format too, and gpgsm reads it with either key.
+#[test]
+fn one_unknown_recipient_makes_the_message_readable_by_gpgsm_for_all() {
+    if !peers::has(Peer::Gpgsm) {
+        return;
+    }
+    let dir = common::tempdir();
+    let kay = peers::sealmail_keygen(dir.path(), "kay");
+    let rita = Identity::fixture("rita");
+    peers::assert_peer_reads_sealmail_default(Peer::Gpgsm, &[&kay, &rita]);
+}

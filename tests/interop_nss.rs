@@ -76,3 +76,27 @@ fn sealmail_reads_what_nss_writes_live() {
         peers::assert_sealmail_reads_peer_live(Peer::Nss);
     }
 }
+
+/// sealmail's default output to recipients whose capabilities it does not know (no S/MIME
+/// Capabilities extension) is what Thunderbird reads: EnvelopedData AES-256-CBC, PKCS#1 v1.5.
+#[test]
+fn nss_reads_sealmail_default_output_for_unknown_capabilities() {
+    if !peers::has(Peer::Nss) {
+        return;
+    }
+    let (rita, sam) = (Identity::fixture("rita"), Identity::fixture("sam"));
+    peers::assert_peer_reads_sealmail_default(Peer::Nss, &[&rita, &sam]);
+}
+
+/// One recipient of unknown capabilities decides the format for all: a sealmail certificate
+/// beside rita's gets the installed-base format too, and NSS reads it with either key.
+#[test]
+fn one_unknown_recipient_makes_the_message_readable_by_nss_for_all() {
+    if !peers::has(Peer::Nss) {
+        return;
+    }
+    let dir = common::tempdir();
+    let kay = peers::sealmail_keygen(dir.path(), "kay");
+    let rita = Identity::fixture("rita");
+    peers::assert_peer_reads_sealmail_default(Peer::Nss, &[&kay, &rita]);
+}

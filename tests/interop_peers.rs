@@ -85,3 +85,12 @@ fn sealmail_reads_what_openssl_writes_live() {
         peers::assert_sealmail_reads_peer_live(Peer::Openssl);
     }
 }
+
+#[test]
+fn openssl_reads_sealmail_default_output_for_unknown_capabilities() {
+    if !peers::has(Peer::Openssl) {
+        return;
+    }
+    let (rita, sam) = (Identity::fixture("rita"), Identity::fixture("sam"));
+    peers::assert_peer_reads_sealmail_default(Peer::Openssl, &[&rita, &sam]);
+}

@@ -768,3 +768,40 @@ pub fn assert_sealmail_reads_peer_live(peer: Peer) {
         );
     }
 }
+
+/// Each identity of `to` reads, with `peer`, what sealmail wrote for all of `to` by default
+/// (`--cipher auto`): the DER inside the S/MIME message, then `--outform der` of a message
+/// streamed from a pipe (BER, indefinite lengths).
+pub fn assert_peer_reads_sealmail_default(peer: Peer, to: &[&Identity]) {
+    let message = smime_to_der(&sealmail_encrypt(&[], to));
+    let expected = crate::common::lf_to_crlf(ENTITY);
+    for id in to {
+        let got = peer
+            .decrypt(id, &message)
+            .unwrap_or_else(|e| panic!("{} (S/MIME): {e}", id.email));
+        assert_eq!(got, expected, "{} (S/MIME)", id.email);
+    }
+    // Larger than sealmail's read-ahead, from stdin: the envelope is BER with a chunked
+    // OCTET STRING, as a mail client streaming a large attachment would send it.
+    let mut entity =
+        b"Content-Type: application/octet-stream\nContent-Transfer-Encoding: binary\n\n".to_vec();
+    let head = entity.len();
+    entity.extend((0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    let mut cmd = crate::common::sealmail();
+    cmd.args(["encrypt", "--entity", "--outform", "der"]);
+    for id in to {
+        cmd.arg("-r").arg(&id.cert);
+    }
+    let out = crate::common::run(cmd, &entity);
+    assert!(
+        out.status.success(),
+        "sealmail encrypt (stream): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut expected = crate::common::lf_to_crlf(&entity[..head]);
+    expected.extend_from_slice(&entity[head..]);
+    let got = peer
+        .decrypt(to[0], &out.stdout)
+        .unwrap_or_else(|e| panic!("{} (BER stream): {e}", to[0].email));
+    assert!(got == expected, "{peer} read the BER stream wrongly");
+}
