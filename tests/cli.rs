@@ -253,7 +253,14 @@ fn exit_65_for_binary_garbage_given_as_an_entity() {
 /// OCTET STRING header (2 bytes); the ciphertext ends just before that.
 fn tampered(from_end: usize) -> Vec<u8> {
     let mut der = encrypt(
-        &["-r", &alice_crt(), "--cipher", "chacha20-poly1305", "--outform", "der"],
+        &[
+            "-r",
+            &alice_crt(),
+            "--cipher",
+            "chacha20-poly1305",
+            "--outform",
+            "der",
+        ],
         MESSAGE,
     );
     let n = der.len();
