@@ -87,6 +87,16 @@ pub struct KeygenRequest {
     pub prefix: Option<PathBuf>,
     /// `Some` to encrypt the key (the passphrase's source); `Default` is not used here.
     pub passphrase: Option<PassphraseFrom>,
+    /// `--issuer-key/--issuer-cert`: issue the certificate with this key instead of
+    /// self-signing (and make one for the kinds that cannot sign their own).
+    pub issuer: Option<Issuer>,
+}
+
+/// The key and certificate that issue a new key's certificate.
+pub struct Issuer {
+    pub key: PathBuf,
+    pub cert: PathBuf,
+    pub passphrase: PassphraseFrom,
 }
 
 /// `neomutt-index`: the folders default to `~/.smime/certificates` and `~/.smime/keys`.
@@ -713,15 +723,26 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
             );
         }
     }
+    let issuer = request.issuer.as_ref().map(load_issuer).transpose()?;
     let passphrase = keygen_passphrase(request.passphrase.as_ref(), &key_path)?;
     let unencrypted = passphrase.is_none();
-    let generated = keys::keygen(&keys::KeygenRequest {
+    let mut generated = keys::keygen(&keys::KeygenRequest {
         email,
         name: request.name.clone(),
         bits: request.bits,
         days: request.days,
         passphrase,
     })?;
+    if let Some(issuer) = &issuer {
+        // The self-signed certificate carries the new key's SubjectPublicKeyInfo.
+        let own = keys::trust::certificates_from_bytes(generated.cert_pem.as_bytes())
+            .ok()
+            .and_then(|certs| certs.into_iter().next())
+            .ok_or_else(|| Error::io("cannot read back the new certificate"))?;
+        let spki = der::Encode::to_der(own.tbs_certificate().subject_public_key_info())
+            .map_err(|_| Error::io("cannot encode the new public key"))?;
+        generated.cert_pem = issue_certificate(issuer, &request, &spki)?;
+    }
     sio::write_new_file(&key_path, generated.key_pem.as_bytes(), Privacy::Private)?;
     if let Err(e) = sio::write_new_file(&cert_path, generated.cert_pem.as_bytes(), Privacy::Public)
     {
@@ -729,9 +750,13 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
         return Err(e);
     }
     eprintln!(
-        "sealmail: wrote {} (private key) and {} (certificate)",
+        "sealmail: wrote {} (private key) and {} ({})",
         key_path.display(),
-        cert_path.display()
+        cert_path.display(),
+        match &issuer {
+            Some(issuer) => format!("certificate issued by {}", issuer.key.source),
+            None => "self-signed certificate".to_string(),
+        }
     );
     if unencrypted {
         note_unencrypted(&key_path);
@@ -741,6 +766,11 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
 
 /// `keygen --kind ...`: PREFIX.key (PKCS#8) and PREFIX.pub (SPKI), no certificate.
 fn run_keygen_modern(kind: keys::ModernKind, request: &KeygenRequest) -> Result<()> {
+    if request.issuer.is_some() && request.email.is_none() {
+        return Err(Error::usage(
+            "keygen --issuer-key needs --email ADDR: the certificate is for an address",
+        ));
+    }
     let Some(prefix) = request
         .prefix
         .clone()
@@ -753,7 +783,12 @@ fn run_keygen_modern(kind: keys::ModernKind, request: &KeygenRequest) -> Result<
     };
     let key_path = with_suffix(&prefix, "key");
     let pub_path = with_suffix(&prefix, "pub");
-    for path in [&key_path, &pub_path] {
+    let cert_path = with_suffix(&prefix, "crt");
+    let mut paths = vec![&key_path, &pub_path];
+    if request.issuer.is_some() {
+        paths.push(&cert_path);
+    }
+    for path in paths {
         if path.exists() {
             return Err(
                 Error::cant_create(format!("{} already exists", path.display())).with_hint(
@@ -762,24 +797,98 @@ fn run_keygen_modern(kind: keys::ModernKind, request: &KeygenRequest) -> Result<
             );
         }
     }
+    let issuer = request.issuer.as_ref().map(load_issuer).transpose()?;
     let passphrase = keygen_passphrase(request.passphrase.as_ref(), &key_path)?;
     let generated = keys::keygen_modern(kind, passphrase.as_ref())?;
+    let cert_pem = match &issuer {
+        Some(issuer) => {
+            let (_, spki) = der::pem::decode_vec(generated.public_pem.as_bytes())
+                .map_err(|_| Error::io("cannot read back the new public key"))?;
+            Some(issue_certificate(issuer, request, &spki)?)
+        }
+        None => None,
+    };
     sio::write_new_file(&key_path, generated.key_pem.as_bytes(), Privacy::Private)?;
-    if let Err(e) = sio::write_new_file(&pub_path, generated.public_pem.as_bytes(), Privacy::Public)
-    {
-        let _ = std::fs::remove_file(&key_path);
-        return Err(e);
+    let mut written = vec![&key_path];
+    let mut outputs = vec![(&pub_path, generated.public_pem.as_str())];
+    if let Some(cert_pem) = &cert_pem {
+        outputs.push((&cert_path, cert_pem.as_str()));
     }
-    eprintln!(
-        "sealmail: wrote {} ({} private key) and {} (public key, for -r)",
-        key_path.display(),
-        kind.name(),
-        pub_path.display()
-    );
+    for (path, text) in outputs {
+        if let Err(e) = sio::write_new_file(path, text.as_bytes(), Privacy::Public) {
+            for path in written {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e);
+        }
+        written.push(path);
+    }
+    match &issuer {
+        Some(issuer) => eprintln!(
+            "sealmail: wrote {} ({} private key), {} (public key, for -r) and {} (certificate issued by {})",
+            key_path.display(),
+            kind.name(),
+            pub_path.display(),
+            cert_path.display(),
+            issuer.key.source
+        ),
+        None => eprintln!(
+            "sealmail: wrote {} ({} private key) and {} (public key, for -r)",
+            key_path.display(),
+            kind.name(),
+            pub_path.display()
+        ),
+    }
     if passphrase.is_none() {
         note_unencrypted(&key_path);
     }
     Ok(())
+}
+
+/// `--issuer-key/--issuer-cert`, loaded and checked before any key is made.
+struct LoadedIssuer {
+    key: Identity,
+    cert: x509_cert::Certificate,
+}
+
+fn load_issuer(issuer: &Issuer) -> Result<LoadedIssuer> {
+    let mut passphrases = Passphrases {
+        from: issuer.passphrase.clone(),
+        cached: None,
+    };
+    let key = keys::load_identity_file(&issuer.key, &mut passphrases)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::config(format!("no private key in {}", issuer.key.display())))?;
+    let cert = read_certificates(&issuer.cert)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::config(format!("no certificate in {}", issuer.cert.display())))?;
+    Ok(LoadedIssuer { key, cert })
+}
+
+/// The certificate the issuer gives the new key (SubjectPublicKeyInfo DER `spki`).
+fn issue_certificate(
+    issuer: &LoadedIssuer,
+    request: &KeygenRequest,
+    spki: &[u8],
+) -> Result<String> {
+    let Some(email) = request.email.as_deref() else {
+        return Err(Error::usage(
+            "keygen --issuer-key needs --email ADDR: the certificate is for an address",
+        ));
+    };
+    keys::issued_certificate(
+        &keys::CertificateRequest {
+            email,
+            name: request.name.as_deref(),
+            days: request.days,
+            spki_der: spki,
+            issuer_key: &issuer.key,
+            issuer_cert: &issuer.cert,
+        },
+        SystemTime::now(),
+    )
 }
 
 /// The passphrase to encrypt a new key with: from the option when there is one (an empty one

@@ -83,6 +83,8 @@ sealmail decrypt --entity --inform der -i alice.key --passphrase-fd 0 part.der  
     #[command(after_help = "Examples:\n  \
 sealmail keygen --email alice@example.org -o alice          # writes alice.key and alice.crt\n  \
 sealmail keygen --kind ml-kem-768 -o alice-pq               # writes alice-pq.key and alice-pq.pub\n  \
+sealmail keygen --kind x25519 --email alice@example.org --issuer-key alice.key \\\n      \
+--issuer-cert alice.crt -o alice-x  # alice-x.key, alice-x.pub and alice-x.crt (issued by alice)\n  \
 sealmail keygen --email alice@example.org --name 'Alice Liddell' --bits 3072 --days 730 -o alice\n  \
 sealmail keygen --email alice@example.org --passphrase-file pass.txt -o alice")]
     Keygen(KeygenArgs),
@@ -347,6 +349,21 @@ pub struct KeygenArgs {
     /// Encrypt the key with the passphrase read from file descriptor N
     #[arg(long, value_name = "N")]
     pub passphrase_fd: Option<u32>,
+
+    /// Have KEY (RSA or EC) issue the certificate instead of self-signing: also writes
+    /// PREFIX.crt for a P-256, X25519 or ML-KEM key, so the keyring can hold it (needs --email
+    /// and --issuer-cert)
+    #[arg(long, value_name = "KEY", requires = "issuer_cert")]
+    pub issuer_key: Option<PathBuf>,
+
+    /// The certificate of --issuer-key: the new certificate's issuer
+    #[arg(long, value_name = "CERT", requires = "issuer_key")]
+    pub issuer_cert: Option<PathBuf>,
+
+    /// The passphrase of an encrypted --issuer-key, from FILE (first line) [default:
+    /// $SEALMAIL_PASSPHRASE, else asked on the terminal]
+    #[arg(long, value_name = "FILE", requires = "issuer_key")]
+    pub issuer_passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -528,6 +545,16 @@ impl Command {
                 days: a.days,
                 prefix: a.prefix,
                 passphrase: passphrase_from(a.passphrase_file, a.passphrase_fd),
+                issuer: a
+                    .issuer_key
+                    .zip(a.issuer_cert)
+                    .map(|(key, cert)| app::Issuer {
+                        key,
+                        cert,
+                        passphrase: a
+                            .issuer_passphrase_file
+                            .map_or(PassphraseFrom::Default, PassphraseFrom::File),
+                    }),
             }),
             Command::Inspect(a) => Request::Inspect(app::InspectRequest {
                 input: a.input,

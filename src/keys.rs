@@ -27,7 +27,9 @@ pub mod signature;
 pub mod trust;
 pub mod x25519;
 
-pub use keygen::{GeneratedKey, KeygenRequest, keygen, keygen_at};
+pub use keygen::{
+    CertificateRequest, GeneratedKey, KeygenRequest, issued_certificate, keygen, keygen_at,
+};
 pub use keygen_modern::{GeneratedModernKey, ModernKind, keygen_modern};
 pub use keyring::{
     Keyring, default_identity_paths, default_keyring_dir, identity_paths_from_env,

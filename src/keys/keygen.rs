@@ -19,7 +19,8 @@ use x509_cert::certificate::TbsCertificate;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
-    BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName, SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
+    SubjectAltName, SubjectKeyIdentifier,
 };
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::serial_number::SerialNumber;
@@ -165,17 +166,19 @@ fn encrypt_failed() -> Error {
     )
 }
 
-/// The self-signed certificate's subject and issuer: CN=..., emailAddress=... .
-struct SelfSigned {
-    name: Name,
+/// The certificate's subject (CN=..., emailAddress=...) and its issuer: the subject itself for
+/// keygen's self-signed certificates, the issuer certificate's subject otherwise.
+struct Profile {
+    subject: Name,
+    issuer: Option<Name>,
 }
 
-impl BuilderProfile for SelfSigned {
+impl BuilderProfile for Profile {
     fn get_issuer(&self, subject: &Name) -> Name {
-        subject.clone()
+        self.issuer.clone().unwrap_or_else(|| subject.clone())
     }
     fn get_subject(&self) -> Name {
-        self.name.clone()
+        self.subject.clone()
     }
     fn build_extensions(
         &self,
@@ -188,24 +191,59 @@ impl BuilderProfile for SelfSigned {
     }
 }
 
-fn self_signed_certificate(
-    key: &PrivateKey,
-    email: &str,
-    common_name: &str,
-    days: u32,
-    now: SystemTime,
-) -> Result<String> {
-    let fail = |_: &dyn std::fmt::Display| {
-        Error::io("cannot build the certificate (an encoding or signing step failed)")
-    };
-    let public_key = key.to_public_key();
+/// Building a certificate fails only when an encoding or signing step does, or the RNG: the
+/// libraries' own texts would say nothing more to the user.
+fn build_failed(_: &dyn std::fmt::Display) -> Error {
+    Error::io("cannot build the certificate (an encoding or signing step failed)")
+}
 
-    let name = subject_name(email, common_name).map_err(|e| fail(&e))?;
-    let spki = {
-        use pkcs8::EncodePublicKey;
-        let der = public_key.to_public_key_der().map_err(|e| fail(&e))?;
-        SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).map_err(|e| fail(&e))?
-    };
+/// What goes into an end-entity S/MIME certificate, self-signed or issued.
+struct EndEntity<'a> {
+    email: &'a str,
+    common_name: &'a str,
+    spki: SubjectPublicKeyInfoOwned,
+    /// The subjectKeyIdentifier (SHA-1 of the public key bits, RFC 5280 §4.2.1.2 method 1).
+    ski: Vec<u8>,
+    key_usage: KeyUsage,
+    validity: Validity,
+}
+
+/// The issuer of a certificate that is not self-signed: its name and subjectKeyIdentifier (for
+/// the new certificate's authorityKeyIdentifier).
+struct IssuerName {
+    name: Name,
+    key_id: Option<Vec<u8>>,
+}
+
+/// From now for `days` days, cut at `not_after` (an issued certificate ends no later than its
+/// issuer's, or no chain would validate).
+fn validity(days: u32, now: SystemTime, not_after: Option<SystemTime>) -> Result<Validity> {
+    let start = now
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| build_failed(&e))?;
+    let start = UNIX_EPOCH + Duration::from_secs(start.as_secs());
+    let mut end = start + Duration::from_secs(u64::from(days) * 86_400);
+    if let Some(limit) = not_after {
+        end = end.min(limit);
+    }
+    Ok(Validity::new(
+        Time::try_from(start).map_err(|e| build_failed(&e))?,
+        Time::try_from(end)
+            .map_err(|_| Error::usage(format!("--days {days} ends after the year 9999")))?,
+    ))
+}
+
+/// The to-be-signed certificate: v3, a random serial, subjectAltName rfc822Name,
+/// keyUsage (critical), extendedKeyUsage emailProtection, basicConstraints CA:FALSE,
+/// subjectKeyIdentifier, authorityKeyIdentifier when issued, and SMIMECapabilities (RFC 4262:
+/// what this key's owner reads — sealmail reads all of it — so that senders choose the AEADs
+/// and OAEP).
+fn certificate_builder(
+    ee: EndEntity<'_>,
+    issuer: Option<IssuerName>,
+) -> Result<CertificateBuilder<Profile>> {
+    let fail = build_failed;
+    let subject = subject_name(ee.email, ee.common_name).map_err(|e| fail(&e))?;
 
     // RFC 5280 §4.1.2.2: positive, at most 20 octets. 16 random octets with the top bit clear
     // and the next one set: always positive, always exactly 16 octets.
@@ -214,19 +252,14 @@ fn self_signed_certificate(
     serial[0] = (serial[0] & 0x7f) | 0x40;
     let serial = SerialNumber::new(&serial).map_err(|e| fail(&e))?;
 
-    let start = now.duration_since(UNIX_EPOCH).map_err(|e| fail(&e))?;
-    let start = UNIX_EPOCH + Duration::from_secs(start.as_secs());
-    let end = start + Duration::from_secs(u64::from(days) * 86_400);
-    let validity = Validity::new(
-        Time::try_from(start).map_err(|e| fail(&e))?,
-        Time::try_from(end)
-            .map_err(|_| Error::usage(format!("--days {days} ends after the year 9999")))?,
-    );
-
-    let mut builder = CertificateBuilder::new(SelfSigned { name }, serial, validity, spki)
-        .map_err(|e| fail(&e))?;
-    let ski = subject_key_identifier(&public_key)?;
-    let extensions = [
+    let authority_key_id = issuer.as_ref().and_then(|i| i.key_id.clone());
+    let profile = Profile {
+        subject,
+        issuer: issuer.map(|i| i.name),
+    };
+    let mut builder =
+        CertificateBuilder::new(profile, serial, ee.validity, ee.spki).map_err(|e| fail(&e))?;
+    let mut extensions = vec![
         ext(
             &BasicConstraints {
                 ca: false,
@@ -234,24 +267,32 @@ fn self_signed_certificate(
             },
             true,
         ),
-        ext(
-            &KeyUsage(KeyUsages::KeyEncipherment | KeyUsages::DigitalSignature),
-            true,
-        ),
+        ext(&ee.key_usage, true),
         ext(
             &ExtendedKeyUsage(vec![parse::ID_KP_EMAIL_PROTECTION]),
             false,
         ),
-        Ia5String::new(email)
+        Ia5String::new(ee.email)
             .and_then(|addr| ext(&SubjectAltName(vec![GeneralName::Rfc822Name(addr)]), false)),
-        OctetString::new(ski).and_then(|ski| ext(&SubjectKeyIdentifier(ski), false)),
+        OctetString::new(ee.ski).and_then(|ski| ext(&SubjectKeyIdentifier(ski), false)),
     ];
+    if let Some(key_id) = authority_key_id {
+        extensions.push(OctetString::new(key_id).and_then(|key_id| {
+            ext(
+                &AuthorityKeyIdentifier {
+                    key_identifier: Some(key_id),
+                    authority_cert_issuer: None,
+                    authority_cert_serial_number: None,
+                },
+                false,
+            )
+        }));
+    }
     for extension in extensions {
         builder
             .add_extension(extension.map_err(|e| fail(&e))?)
             .map_err(|e| fail(&e))?;
     }
-    // RFC 4262: what this key's owner reads, so that senders choose the AEADs and OAEP.
     let capabilities = Extension {
         extn_id: crate::cms::oid::SMIME_CAPABILITIES,
         critical: false,
@@ -259,11 +300,135 @@ fn self_signed_certificate(
             .map_err(|e| fail(&e))?,
     };
     builder.add_extension(capabilities).map_err(|e| fail(&e))?;
+    Ok(builder)
+}
 
+fn self_signed_certificate(
+    key: &PrivateKey,
+    email: &str,
+    common_name: &str,
+    days: u32,
+    now: SystemTime,
+) -> Result<String> {
+    let fail = build_failed;
+    let public_key = key.to_public_key();
+    let spki = {
+        use pkcs8::EncodePublicKey;
+        let der = public_key.to_public_key_der().map_err(|e| fail(&e))?;
+        SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).map_err(|e| fail(&e))?
+    };
+    let builder = certificate_builder(
+        EndEntity {
+            email,
+            common_name,
+            spki,
+            ski: subject_key_identifier(&public_key)?,
+            key_usage: KeyUsage(KeyUsages::KeyEncipherment | KeyUsages::DigitalSignature),
+            validity: validity(days, now, None)?,
+        },
+        None,
+    )?;
     let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
     let cert = builder
         .build::<_, rsa::pkcs1v15::Signature>(&signer)
         .map_err(|e| fail(&e))?;
+    cert.to_pem(LineEnding::LF).map_err(|e| fail(&e))
+}
+
+/// What `keygen --issuer-key/--issuer-cert` needs to make a certificate for a new key.
+pub struct CertificateRequest<'a> {
+    pub email: &'a str,
+    /// The common name; the address when absent.
+    pub name: Option<&'a str>,
+    pub days: u32,
+    /// The new key's SubjectPublicKeyInfo (DER).
+    pub spki_der: &'a [u8],
+    /// The issuing key (RSA, or ECDSA P-256/P-384) and its certificate.
+    pub issuer_key: &'a super::Identity,
+    pub issuer_cert: &'a x509_cert::Certificate,
+}
+
+/// A certificate for a new key (of any kind sealmail makes) issued by the given key and
+/// certificate, so that a key-agreement or KEM key — which cannot sign its own — can sit in a
+/// keyring and be chosen by address like any other. keyUsage follows the key: keyAgreement for
+/// ECDH and X25519 (RFC 8550 §4.4.2, RFC 8410 §5), keyEncipherment for RSA and ML-KEM
+/// (RFC 9935 §5). The certificate ends no later than its issuer's.
+pub fn issued_certificate(request: &CertificateRequest<'_>, now: SystemTime) -> Result<String> {
+    use super::{IdentityKey, RecipientKey};
+    let fail = build_failed;
+    let email = request.email.trim();
+    check_email(email)?;
+    let common_name = request.name.map_or(email, str::trim);
+    check_common_name(common_name, request.name.is_some())?;
+    if request.days == 0 {
+        return Err(Error::usage("--days must be at least 1"));
+    }
+
+    let issuer_tbs = request.issuer_cert.tbs_certificate();
+    let issuer_key_bits = RecipientKey::from_spki(issuer_tbs.subject_public_key_info())
+        .ok()
+        .and_then(|k| k.public_key_bits().ok());
+    if issuer_key_bits.is_none()
+        || issuer_key_bits != request.issuer_key.key.public().public_key_bits().ok()
+    {
+        return Err(Error::config(format!(
+            "the issuer key in {} is not the key of the issuer certificate",
+            request.issuer_key.source
+        ))
+        .with_hint("give --issuer-key and --issuer-cert of the same issuer"));
+    }
+    let issuer_key_id = issuer_tbs
+        .get_extension::<SubjectKeyIdentifier>()
+        .ok()
+        .flatten()
+        .map(|(_, ski)| ski.0.as_bytes().to_vec());
+    let issuer_not_after = issuer_tbs.validity().not_after.to_system_time();
+
+    let spki = SubjectPublicKeyInfoOwned::from_der(request.spki_der).map_err(|e| fail(&e))?;
+    let key = RecipientKey::from_spki(&spki).map_err(Error::config)?;
+    let key_usage = match key {
+        // An RSA key may sign its owner's mail too, as keygen's self-signed ones do.
+        RecipientKey::Rsa(_) => KeyUsage(KeyUsages::KeyEncipherment | KeyUsages::DigitalSignature),
+        RecipientKey::MlKem(_) => KeyUsage(KeyUsages::KeyEncipherment.into()),
+        RecipientKey::Ec(_) | RecipientKey::X25519(_) => KeyUsage(KeyUsages::KeyAgreement.into()),
+    };
+    let builder = certificate_builder(
+        EndEntity {
+            email,
+            common_name,
+            spki,
+            ski: <sha1::Sha1 as sha2::Digest>::digest(key.public_key_bits()?).to_vec(),
+            key_usage,
+            validity: validity(request.days, now, Some(issuer_not_after))?,
+        },
+        Some(IssuerName {
+            name: issuer_tbs.subject().clone(),
+            key_id: issuer_key_id,
+        }),
+    )?;
+    let cert = match &request.issuer_key.key {
+        IdentityKey::Rsa(k) => {
+            let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new((**k).clone());
+            builder.build::<_, rsa::pkcs1v15::Signature>(&signer)
+        }
+        IdentityKey::Ec(super::ec::EcPrivateKey::P256(k)) => {
+            let signer = p256::ecdsa::SigningKey::from(k);
+            builder.build::<_, p256::ecdsa::DerSignature>(&signer)
+        }
+        IdentityKey::Ec(super::ec::EcPrivateKey::P384(k)) => {
+            let signer = p384::ecdsa::SigningKey::from(k);
+            builder.build::<_, p384::ecdsa::DerSignature>(&signer)
+        }
+        IdentityKey::X25519(_) | IdentityKey::MlKem(_) => {
+            return Err(Error::config(format!(
+                "the issuer key in {} ({}) cannot sign certificates",
+                request.issuer_key.source,
+                request.issuer_key.kind()
+            ))
+            .with_hint("give an RSA or EC (P-256, P-384) issuer key"));
+        }
+    }
+    .map_err(|e| fail(&e))?;
     cert.to_pem(LineEnding::LF).map_err(|e| fail(&e))
 }
 
