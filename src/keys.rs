@@ -843,7 +843,9 @@ fn key_from_pkcs8(der: &[u8], source: &str) -> Result<IdentityKey> {
         return Err(refuse(format!(
             "not a private key sealmail decrypts with (algorithm {oid})"
         ))
-        .with_hint("sealmail decrypts with RSA, P-256/P-384, X25519 and ML-KEM-768/1024 keys"));
+        .with_hint(
+            "sealmail decrypts with RSA, P-256/P-384, X25519 and ML-KEM-512/768/1024 keys",
+        ));
     }
     PrivateKey::from_pkcs8_der(der)
         .map(|k| IdentityKey::Rsa(Box::new(k)))

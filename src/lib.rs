@@ -25,6 +25,8 @@ mod pipeline;
 pub mod policy;
 pub mod sign;
 pub mod smime;
+#[cfg(test)]
+mod test_util;
 pub mod verify;
 
 pub use error::{Error, Kind, Result};

@@ -274,6 +274,7 @@ fn an_independent_decoder_opens_the_kem_recipient_info() {
     use ml_kem::kem::Decapsulate;
 
     for (level, oid) in [
+        (Level::MlKem512, "2.16.840.1.101.3.4.4.1"),
         (Level::MlKem768, "2.16.840.1.101.3.4.4.2"),
         (Level::MlKem1024, "2.16.840.1.101.3.4.4.3"),
     ] {
@@ -306,6 +307,10 @@ fn an_independent_decoder_opens_the_kem_recipient_info() {
         assert_eq!(&seed_field[..2], &[0x80, 0x40]);
         let seed = ml_kem::Seed::try_from(&seed_field[2..]).unwrap();
         let shared = match level {
+            Level::MlKem512 => ml_kem::DecapsulationKey::<ml_kem::MlKem512>::from_seed(seed)
+                .decapsulate_slice(k.kemct.as_bytes())
+                .unwrap()
+                .to_vec(),
             Level::MlKem768 => ml_kem::DecapsulationKey::<ml_kem::MlKem768>::from_seed(seed)
                 .decapsulate_slice(k.kemct.as_bytes())
                 .unwrap()

@@ -1,4 +1,4 @@
-//! ML-KEM-768 and ML-KEM-1024 keys (FIPS 203) for KEMRecipientInfo recipients (RFC 9629/9936).
+//! ML-KEM-512, ML-KEM-768 and ML-KEM-1024 keys (FIPS 203) for KEMRecipientInfo recipients (RFC 9629/9936).
 //!
 //! This is the module edge around the `ml-kem` crate, which has not been independently audited
 //! (SECURITY.md says so): nothing else in sealmail names its types. It loads public keys from
@@ -18,7 +18,11 @@
 //! sealmail writes the seed form and reads seed or both (checking that the two agree). An
 //! expanded-only key is refused: it cannot be checked and the seed is the standard form.
 //!
-//! Not for: ML-KEM-512 (RFC 9936 allows it; sealmail offers only categories 3 and 5).
+//! `keygen` offers only ML-KEM-768 and ML-KEM-1024 (categories 3 and 5); ML-KEM-512 (category
+//! 1, which RFC 9936 allows and its example message uses) is read and encrypted to, so that mail
+//! from other implementations opens.
+//!
+//! Not for: the KDF, key wrap or ASN.1 of a KEMRecipientInfo.
 
 use super::ec::random_failed;
 use crate::error::{Error, Result};
@@ -27,12 +31,14 @@ use der::{Decode, Encode, EncodePem, Reader, SliceReader, Tag, TagNumber};
 #[allow(deprecated)]
 use ml_kem::ExpandedKeyEncoding;
 use ml_kem::kem::{Decapsulate, KeyExport};
-use ml_kem::{B32, DecapsulationKey, EncapsulationKey, MlKem768, MlKem1024, Seed};
+use ml_kem::{B32, DecapsulationKey, EncapsulationKey, MlKem512, MlKem768, MlKem1024, Seed};
 use pkcs8::LineEnding;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use zeroize::Zeroizing;
 
-/// id-alg-ml-kem-768, FIPS 203 / RFC 9935: `{ nistAlgorithm kems(4) 2 }`.
+/// id-alg-ml-kem-512, FIPS 203 / RFC 9935: `{ nistAlgorithm kems(4) 1 }`.
+pub const ID_ML_KEM_512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.4.1");
+/// id-alg-ml-kem-768: `{ nistAlgorithm kems(4) 2 }`.
 pub const ID_ML_KEM_768: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.4.2");
 /// id-alg-ml-kem-1024: `{ nistAlgorithm kems(4) 3 }`.
 pub const ID_ML_KEM_1024: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.4.3");
@@ -40,6 +46,7 @@ pub const ID_ML_KEM_1024: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.
 /// The ML-KEM parameter sets sealmail uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
+    MlKem512,
     MlKem768,
     MlKem1024,
 }
@@ -47,6 +54,7 @@ pub enum Level {
 impl Level {
     pub fn name(self) -> &'static str {
         match self {
+            Level::MlKem512 => "ML-KEM-512",
             Level::MlKem768 => "ML-KEM-768",
             Level::MlKem1024 => "ML-KEM-1024",
         }
@@ -54,6 +62,7 @@ impl Level {
 
     pub fn oid(self) -> ObjectIdentifier {
         match self {
+            Level::MlKem512 => ID_ML_KEM_512,
             Level::MlKem768 => ID_ML_KEM_768,
             Level::MlKem1024 => ID_ML_KEM_1024,
         }
@@ -61,6 +70,7 @@ impl Level {
 
     pub fn from_oid(oid: &ObjectIdentifier) -> Option<Level> {
         match *oid {
+            ID_ML_KEM_512 => Some(Level::MlKem512),
             ID_ML_KEM_768 => Some(Level::MlKem768),
             ID_ML_KEM_1024 => Some(Level::MlKem1024),
             _ => None,
@@ -79,6 +89,7 @@ impl Level {
 /// A recipient's ML-KEM encapsulation key.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MlKemPublicKey {
+    MlKem512(Box<EncapsulationKey<MlKem512>>),
     MlKem768(Box<EncapsulationKey<MlKem768>>),
     MlKem1024(Box<EncapsulationKey<MlKem1024>>),
 }
@@ -115,6 +126,10 @@ impl MlKemPublicKey {
     pub fn from_bytes(level: Level, bytes: &[u8]) -> std::result::Result<Self, String> {
         let bad = || format!("the {} public key is not valid", level.name());
         Ok(match level {
+            Level::MlKem512 => {
+                let key = bytes.try_into().map_err(|_| bad())?;
+                MlKemPublicKey::MlKem512(Box::new(EncapsulationKey::new(key).map_err(|_| bad())?))
+            }
             Level::MlKem768 => {
                 let key = bytes.try_into().map_err(|_| bad())?;
                 MlKemPublicKey::MlKem768(Box::new(EncapsulationKey::new(key).map_err(|_| bad())?))
@@ -128,6 +143,7 @@ impl MlKemPublicKey {
 
     pub fn level(&self) -> Level {
         match self {
+            MlKemPublicKey::MlKem512(_) => Level::MlKem512,
             MlKemPublicKey::MlKem768(_) => Level::MlKem768,
             MlKemPublicKey::MlKem1024(_) => Level::MlKem1024,
         }
@@ -135,6 +151,7 @@ impl MlKemPublicKey {
 
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
+            MlKemPublicKey::MlKem512(k) => k.to_bytes().to_vec(),
             MlKemPublicKey::MlKem768(k) => k.to_bytes().to_vec(),
             MlKemPublicKey::MlKem1024(k) => k.to_bytes().to_vec(),
         }
@@ -160,6 +177,10 @@ impl MlKemPublicKey {
     /// ML-KEM.Encaps_internal with the given m: for known-answer tests only.
     pub(crate) fn encapsulate_with(&self, m: &B32) -> Encapsulation {
         let (ciphertext, shared) = match self {
+            MlKemPublicKey::MlKem512(k) => {
+                let (c, s) = k.encapsulate_deterministic(m);
+                (c.to_vec(), s)
+            }
             MlKemPublicKey::MlKem768(k) => {
                 let (c, s) = k.encapsulate_deterministic(m);
                 (c.to_vec(), s)
@@ -187,6 +208,7 @@ pub struct MlKemPrivateKey {
 }
 
 enum DecapsulationKeyOf {
+    MlKem512(Box<DecapsulationKey<MlKem512>>),
     MlKem768(Box<DecapsulationKey<MlKem768>>),
     MlKem1024(Box<DecapsulationKey<MlKem1024>>),
 }
@@ -196,6 +218,9 @@ impl MlKemPrivateKey {
     pub fn from_seed(level: Level, seed: &[u8; 64]) -> Self {
         let s = Seed::from(*seed);
         let key = match level {
+            Level::MlKem512 => {
+                DecapsulationKeyOf::MlKem512(Box::new(DecapsulationKey::from_seed(s)))
+            }
             Level::MlKem768 => {
                 DecapsulationKeyOf::MlKem768(Box::new(DecapsulationKey::from_seed(s)))
             }
@@ -222,7 +247,7 @@ impl MlKemPrivateKey {
             .map_err(|_| "the PKCS#8 private key is malformed".to_string())?;
         let level = Level::from_oid(&info.algorithm.oid).ok_or_else(|| {
             format!(
-                "not an ML-KEM-768/1024 private key (algorithm {})",
+                "not an ML-KEM private key (algorithm {})",
                 info.algorithm.oid
             )
         })?;
@@ -268,6 +293,7 @@ impl MlKemPrivateKey {
 
     pub fn level(&self) -> Level {
         match self.key {
+            DecapsulationKeyOf::MlKem512(_) => Level::MlKem512,
             DecapsulationKeyOf::MlKem768(_) => Level::MlKem768,
             DecapsulationKeyOf::MlKem1024(_) => Level::MlKem1024,
         }
@@ -275,6 +301,9 @@ impl MlKemPrivateKey {
 
     pub fn public_key(&self) -> MlKemPublicKey {
         match &self.key {
+            DecapsulationKeyOf::MlKem512(k) => {
+                MlKemPublicKey::MlKem512(Box::new(k.encapsulation_key().clone()))
+            }
             DecapsulationKeyOf::MlKem768(k) => {
                 MlKemPublicKey::MlKem768(Box::new(k.encapsulation_key().clone()))
             }
@@ -299,6 +328,9 @@ impl MlKemPrivateKey {
             )
         };
         let mut shared = match &self.key {
+            DecapsulationKeyOf::MlKem512(k) => {
+                k.decapsulate_slice(ciphertext).map_err(|_| wrong_len())?
+            }
             DecapsulationKeyOf::MlKem768(k) => {
                 k.decapsulate_slice(ciphertext).map_err(|_| wrong_len())?
             }
@@ -331,6 +363,7 @@ impl MlKemPrivateKey {
     fn expanded_equals(&self, expanded: &[u8]) -> bool {
         use ctutils::CtEq;
         let ours = match &self.key {
+            DecapsulationKeyOf::MlKem512(k) => Zeroizing::new(k.to_expanded_bytes().to_vec()),
             DecapsulationKeyOf::MlKem768(k) => Zeroizing::new(k.to_expanded_bytes().to_vec()),
             DecapsulationKeyOf::MlKem1024(k) => Zeroizing::new(k.to_expanded_bytes().to_vec()),
         };
@@ -361,7 +394,7 @@ mod tests {
 
     #[test]
     fn encapsulation_and_decapsulation_agree_at_both_levels() {
-        for level in [Level::MlKem768, Level::MlKem1024] {
+        for level in [Level::MlKem512, Level::MlKem768, Level::MlKem1024] {
             let key = MlKemPrivateKey::generate(level).unwrap();
             let enc = key.public_key().encapsulate().unwrap();
             assert_eq!(

@@ -205,7 +205,7 @@ mod tests {
     #[test]
     fn both_levels_round_trip_through_a_recipient_info() {
         let cek = [0x33u8; 32];
-        for level in [Level::MlKem768, Level::MlKem1024] {
+        for level in [Level::MlKem512, Level::MlKem768, Level::MlKem1024] {
             let key = MlKemPrivateKey::generate(level).unwrap();
             let ori = wrap(&key.public_key(), &rid(), &cek).unwrap();
             let ri = RecipientInfo::Ori(ori);
@@ -235,6 +235,52 @@ mod tests {
         // A 1024 key does not answer a 768 kemri.
         let big = MlKemPrivateKey::generate(Level::MlKem1024).unwrap();
         assert!(unwrap(&kemri, &big).unwrap().is_none());
+    }
+
+    use crate::test_util::hex;
+
+    /// RFC 9936 Appendix C, step by step: Bob's seed-form ML-KEM-512 key decapsulates the
+    /// example's ciphertext to the published shared secret; the CMSORIforKEMOtherInfo, the
+    /// HKDF-SHA256 key-encryption key and the unwrapped content-encryption key are the
+    /// published ones.
+    #[test]
+    fn rfc9936_appendix_c_intermediate_values() {
+        let key_pem = include_str!("../../../fixtures/rfc9936/bob-ml-kem-512.key");
+        let (_, key_der) = der::pem::decode_vec(key_pem.as_bytes()).unwrap();
+        let key = MlKemPrivateKey::from_pkcs8_der(&key_der).unwrap();
+        assert_eq!(key.level(), Level::MlKem512);
+        // KeyGen_internal from the seed 00 01 .. 3f gives the published public key.
+        let pub_pem = include_str!("../../../fixtures/rfc9936/bob-ml-kem-512.pub");
+        let (_, pub_der) = der::pem::decode_vec(pub_pem.as_bytes()).unwrap();
+        assert_eq!(key.public_key().to_spki_der().unwrap(), pub_der);
+
+        let cms_pem = include_str!("../../../fixtures/rfc9936/example.cms");
+        let (_, cms_der) = der::pem::decode_vec(cms_pem.as_bytes()).unwrap();
+        let info = cms::content_info::ContentInfo::from_der(&cms_der).unwrap();
+        let auth: cms::authenveloped_data::AuthEnvelopedData = info.content.decode_as().unwrap();
+        let Some(RecipientInfo::Ori(ori)) = auth.recip_infos.0.iter().next() else {
+            panic!("the example's recipient is an ori")
+        };
+        let kemri = parse(ori).unwrap().unwrap();
+
+        let shared = key.decapsulate(kemri.kem_ct.as_bytes()).unwrap();
+        assert_eq!(
+            *shared,
+            hex("7DF12D412AE299A24FDE6D7C3BB8E3194C80AD3C733DCF2775E09FE8BEDB86D8")
+        );
+        let other_info =
+            other_info_der(kemri.wrap.clone(), kemri.kek_length, kemri.ukm.clone()).unwrap();
+        assert_eq!(*other_info, hex("3010300B0609608648016503040105020110"));
+        let kek = hkdf_sha256(&shared, &other_info, 16).unwrap();
+        assert_eq!(*kek, hex("CF453A3E2BAE0A78701B8206C185A008"));
+        assert_eq!(
+            kemri.encrypted_key.as_bytes(),
+            hex("C050E4392F9C14DD0AC2220203F317D701F94F9DD92778F5")
+        );
+        assert_eq!(
+            *unwrap(&kemri, &key).unwrap().unwrap(),
+            hex("C5153005588269A0A59F3C01943FDD56")
+        );
     }
 
     #[test]

@@ -129,12 +129,7 @@ impl Wrap {
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_util::hex;
 
     /// RFC 3394 §4.6: 256 bits of key data with a 256-bit KEK.
     #[test]
