@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 use zeroize::Zeroizing;
 
+mod identity;
+pub use identity::{ExportRequest, ImportRequest};
+
 pub enum Request {
     Encrypt(EncryptRequest),
     Decrypt(DecryptRequest),
@@ -23,6 +26,8 @@ pub enum Request {
     NeomuttIndex(NeomuttIndexRequest),
     Sign(SignRequest),
     Verify(VerifyRequest),
+    Export(ExportRequest),
+    Import(ImportRequest),
 }
 
 pub struct EncryptRequest {
@@ -87,6 +92,8 @@ pub struct KeygenRequest {
     pub prefix: Option<PathBuf>,
     /// `Some` to encrypt the key (the passphrase's source); `Default` is not used here.
     pub passphrase: Option<PassphraseFrom>,
+    /// Also write PREFIX.p12.
+    pub p12: bool,
 }
 
 /// `neomutt-index`: the folders default to `~/.smime/certificates` and `~/.smime/keys`.
@@ -110,6 +117,8 @@ pub fn run(request: Request) -> Result<()> {
         Request::NeomuttIndex(r) => run_neomutt_index(r),
         Request::Sign(r) => run_sign(r),
         Request::Verify(r) => run_verify(r),
+        Request::Export(r) => identity::run_export(r),
+        Request::Import(r) => identity::run_import(r),
     }
 }
 
@@ -677,7 +686,15 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from(&email));
     let key_path = with_suffix(&prefix, "key");
     let cert_path = with_suffix(&prefix, "crt");
-    for path in [&key_path, &cert_path] {
+    let p12_path = request.p12.then(|| with_suffix(&prefix, "p12"));
+    if request.p12 && request.passphrase.is_none() {
+        return Err(Error::usage("keygen --p12 needs a passphrase")
+            .with_hint("give it with --passphrase-file FILE or --passphrase-fd N: a PKCS#12 file is always protected by one"));
+    }
+    for path in [Some(&key_path), Some(&cert_path), p12_path.as_ref()]
+        .into_iter()
+        .flatten()
+    {
         if path.exists() {
             return Err(
                 Error::cant_create(format!("{} already exists", path.display())).with_hint(
@@ -693,13 +710,24 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
         name: request.name.clone(),
         bits: request.bits,
         days: request.days,
-        passphrase,
+        passphrase: passphrase.clone(),
     })?;
     sio::write_new_file(&key_path, generated.key_pem.as_bytes(), Privacy::Private)?;
     if let Err(e) = sio::write_new_file(&cert_path, generated.cert_pem.as_bytes(), Privacy::Public)
     {
         let _ = std::fs::remove_file(&key_path);
         return Err(e);
+    }
+    if let (Some(p12_path), Some(passphrase)) = (&p12_path, &passphrase) {
+        if let Err(e) = identity::write_keygen_p12(p12_path, &generated, passphrase) {
+            let _ = std::fs::remove_file(&key_path);
+            let _ = std::fs::remove_file(&cert_path);
+            return Err(e);
+        }
+        eprintln!(
+            "sealmail: wrote {} (PKCS#12 for mail clients)",
+            p12_path.display()
+        );
     }
     eprintln!(
         "sealmail: wrote {} (private key) and {} (certificate)",

@@ -121,6 +121,18 @@ sealmail verify --allow-untrusted signed.eml   # content of a valid but untruste
 Exit codes: 0 valid and trusted, 65 invalid (nothing written), 77 valid but not trusted \
 (nothing written unless --allow-untrusted, which then exits 0 with a warning).")]
     Verify(VerifyArgs),
+    /// Write a key and its certificate (and chain) as a PKCS#12 file for mail clients
+    #[command(after_help = "Examples:\n  \
+sealmail export -i alice.key --cert alice.crt --passphrase-file p12.pass -o alice.p12\n  \
+sealmail export -i alice.key --cert alice.crt --chain ca.crt --legacy -o alice.pfx   # older Outlook, macOS\n  \
+sealmail export -i alice.key --key-passphrase-file key.pass --passphrase-fd 3 -o alice.p12 3<p12.pass")]
+    Export(ExportArgs),
+    /// Put a key (a PKCS#12 file, or a key file and its certificate) where decrypt finds it
+    #[command(after_help = "Examples:\n  \
+sealmail import --passphrase-file p12.pass alice.p12    # key into ~/.config/sealmail/keys/, certificate into the keyring\n  \
+sealmail import alice.key alice.crt\n  \
+sealmail import --passphrase-file p12.pass --new-passphrase-file key.pass alice.pfx")]
+    Import(ImportArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  sealmail completions bash > /etc/bash_completion.d/sealmail\n  sealmail completions zsh > ~/.zfunc/_sealmail"
@@ -217,7 +229,7 @@ pub struct DecryptArgs {
     /// The encrypted message: a file, or - / absent for stdin
     pub input: Option<PathBuf>,
 
-    /// A private key (PKCS#8 or PKCS#1, PEM or DER, optionally with its certificate)
+    /// A private key (PKCS#8 or PKCS#1, PEM or DER, optionally with its certificate; or PKCS#12)
     /// [default: $SEALMAIL_IDENTITY, else every key in ~/.config/sealmail/keys/]
     #[arg(short = 'i', long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
@@ -347,6 +359,72 @@ pub struct KeygenArgs {
     /// Encrypt the key with the passphrase read from file descriptor N
     #[arg(long, value_name = "N")]
     pub passphrase_fd: Option<u32>,
+
+    /// Also write PREFIX.p12 (PKCS#12 for mail clients, protected by the key's passphrase)
+    #[arg(long)]
+    pub p12: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The private key: PKCS#8 or PKCS#1, PEM or DER (with its certificate, or not), or PKCS#12
+    #[arg(short = 'i', long = "identity", value_name = "KEY")]
+    pub key: PathBuf,
+
+    /// The key's certificate [default: one in KEY, or KEY's STEM.crt beside it]
+    #[arg(long, value_name = "CRT")]
+    pub cert: Option<PathBuf>,
+
+    /// CA certificates to include after the key's certificate (PEM, several allowed)
+    #[arg(long, value_name = "FILE")]
+    pub chain: Vec<PathBuf>,
+
+    /// The PKCS#12 file to write (mode 0600)
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Protect the PKCS#12 file with the passphrase in FILE (first line)
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_fd")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Protect the PKCS#12 file with the passphrase read from file descriptor N
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+
+    /// The passphrase of an encrypted KEY, from FILE (first line) [default: $SEALMAIL_PASSPHRASE, else a prompt]
+    #[arg(long, value_name = "FILE")]
+    pub key_passphrase_file: Option<PathBuf>,
+
+    /// 3DES and an HMAC-SHA-1 MAC, for older Outlook and macOS [default: AES-256 and SHA-256]
+    #[arg(long)]
+    pub legacy: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A PKCS#12 file, or a private key file (PKCS#8 or PKCS#1, PEM or DER)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The key's certificate, when FILE does not hold it
+    #[arg(value_name = "CERT")]
+    pub cert: Option<PathBuf>,
+
+    /// The passphrase that opens FILE, from FILE (first line)
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_fd")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// The passphrase that opens FILE, from file descriptor N
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+
+    /// Encrypt the stored key with this passphrase instead of the one that opened FILE
+    #[arg(long, value_name = "FILE")]
+    pub new_passphrase_file: Option<PathBuf>,
+
+    /// Where the certificate goes [default: $SEALMAIL_KEYRING, else ~/.config/sealmail/certs]
+    #[arg(long, value_name = "DIR")]
+    pub keyring: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -528,6 +606,28 @@ impl Command {
                 days: a.days,
                 prefix: a.prefix,
                 passphrase: passphrase_from(a.passphrase_file, a.passphrase_fd),
+                p12: a.p12,
+            }),
+            Command::Export(a) => Request::Export(app::ExportRequest {
+                key: a.key,
+                cert: a.cert,
+                chain: a.chain,
+                output: a.output,
+                passphrase: passphrase_from(a.passphrase_file, a.passphrase_fd)
+                    .unwrap_or(PassphraseFrom::Default),
+                key_passphrase: a
+                    .key_passphrase_file
+                    .map(PassphraseFrom::File)
+                    .unwrap_or(PassphraseFrom::Default),
+                legacy: a.legacy,
+            }),
+            Command::Import(a) => Request::Import(app::ImportRequest {
+                file: a.file,
+                cert: a.cert,
+                passphrase: passphrase_from(a.passphrase_file, a.passphrase_fd)
+                    .unwrap_or(PassphraseFrom::Default),
+                new_passphrase: a.new_passphrase_file.map(PassphraseFrom::File),
+                keyring: a.keyring,
             }),
             Command::Inspect(a) => Request::Inspect(app::InspectRequest {
                 input: a.input,

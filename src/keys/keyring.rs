@@ -196,6 +196,12 @@ pub fn keyring_dir_from_env(env: &dyn Fn(&str) -> Option<OsString>) -> Option<Pa
     config_dir(env).map(|dir| dir.join("certs"))
 }
 
+/// The keys directory `import` fills and `decrypt` reads without `-i`:
+/// `$XDG_CONFIG_HOME/sealmail/keys`, else `~/.config/sealmail/keys`.
+pub fn default_keys_dir() -> Option<PathBuf> {
+    config_dir(&|name| std::env::var_os(name)).map(|dir| dir.join("keys"))
+}
+
 /// The default identities: the paths in `$SEALMAIL_IDENTITY` (several separated like `$PATH`),
 /// else every key file in `$XDG_CONFIG_HOME/sealmail/keys/` (`~/.config/sealmail/keys/`).
 pub fn default_identity_paths() -> Vec<PathBuf> {
