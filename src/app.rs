@@ -742,6 +742,16 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
 
 /// `keygen --kind ...`: PREFIX.key (PKCS#8) and PREFIX.pub (SPKI), no certificate.
 fn run_keygen_modern(kind: keys::ModernKind, request: &KeygenRequest) -> Result<()> {
+    if request.p12 {
+        // A mail client imports a PKCS#12 file for its certificate, and these keys have none.
+        return Err(Error::usage(format!(
+            "keygen --p12 writes an RSA key with its certificate; a {} key has no certificate",
+            kind.name()
+        ))
+        .with_hint(
+            "leave out --kind for a key a mail client can import, or --p12 for a bare key",
+        ));
+    }
     let Some(prefix) = request
         .prefix
         .clone()
@@ -956,10 +966,8 @@ fn run_sign(request: SignRequest) -> Result<()> {
     let mut candidates = match &request.cert {
         Some(path) => read_certificates(path)?,
         None => {
-            let mut found = sio::read_small_file(&request.identity, 1 << 20)
-                .ok()
-                .and_then(|bytes| keys::trust::certificates_from_bytes(&bytes).ok())
-                .unwrap_or_default();
+            // The certificates of the key's own file (PEM or PKCS#12), then any beside it.
+            let mut found = identity.file_certificates.clone();
             found.extend(sibling_certificates(&request.identity));
             found
         }

@@ -434,6 +434,9 @@ pub struct Identity {
     pub ids: Vec<RecipientIdentifier>,
     /// The file it came from, for messages.
     pub source: String,
+    /// Every certificate that came in the same file (a PEM bundle or a PKCS#12 file), in file
+    /// order: the key's own and its chain, which `sign` sends along.
+    pub file_certificates: Vec<Certificate>,
     key: IdentityKey,
 }
 
@@ -514,6 +517,7 @@ impl Identity {
         Ok(Identity {
             ids: vec![ski_recipient_id(&ski)?],
             source: source.into(),
+            file_certificates: Vec::new(),
             key,
         })
     }
@@ -785,6 +789,7 @@ pub fn identities_from_bytes(
         for cert in &material.certs {
             identity.add_certificate(cert);
         }
+        identity.file_certificates = material.certs.clone();
         identities.push(identity);
     }
     Ok(identities)
