@@ -86,9 +86,10 @@ sealmail keygen --kind ml-kem-768 -o alice-pq               # writes alice-pq.ke
 sealmail keygen --email alice@example.org --name 'Alice Liddell' --bits 3072 --days 730 -o alice\n  \
 sealmail keygen --email alice@example.org --passphrase-file pass.txt -o alice")]
     Keygen(KeygenArgs),
-    /// Show who can decrypt a message, its cipher and sizes (no key needed)
+    /// Show who can decrypt a message, its cipher and sizes (no key needed), and each
+    /// recipient's certificate in the keyring: trusted or not, and whether encrypt would choose it
     #[command(
-        after_help = "Examples:\n  sealmail inspect sealed.eml\n  sealmail inspect --inform der part.der"
+        after_help = "Examples:\n  sealmail inspect sealed.eml\n  sealmail inspect --inform der part.der\n  sealmail inspect --ca company-ca.pem --keyring ~/certs sealed.eml"
     )]
     Inspect(InspectArgs),
     /// Add certificates and keys to neomutt's S/MIME folders and their .index files
@@ -169,12 +170,18 @@ pub struct EncryptArgs {
     #[arg(long, value_name = "DIR")]
     pub keyring: Option<PathBuf>,
 
+    /// Trust the CA certificates in FILE (PEM bundle; repeatable) when choosing among the
+    /// keyring's certificates for an address, besides the system store and ~/.config/sealmail/ca/
+    #[arg(long = "ca", value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+
     /// Content cipher; `auto` follows what every recipient is known to read (their
     /// certificates' S/MIME capabilities, the keyring's ADDRESS.caps)
     #[arg(long, value_enum, default_value_t = CipherArg::Auto, value_name = "C")]
     pub cipher: CipherArg,
 
-    /// Say on stderr which format was chosen and why
+    /// Say on stderr which format, and which keyring certificate for each address, was chosen
+    /// and why
     #[arg(short = 'v', long = "verbose", visible_alias = "explain")]
     pub verbose: bool,
 
@@ -450,6 +457,14 @@ pub struct InspectArgs {
     /// Input format
     #[arg(long, value_enum, default_value_t = InFormArg::Auto, value_name = "F")]
     pub inform: InFormArg,
+
+    /// Keyring to find the recipients' certificates in [default: $SEALMAIL_KEYRING, else ~/.config/sealmail/certs]
+    #[arg(long, value_name = "DIR")]
+    pub keyring: Option<PathBuf>,
+
+    /// Trust the CA certificates in FILE (PEM bundle; repeatable), as encrypt --ca does
+    #[arg(long = "ca", value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -565,6 +580,7 @@ impl Command {
                     recipients_files: a.recipients_files,
                     header_recipients: a.header_recipients,
                     keyring: a.keyring,
+                    ca: a.ca,
                     cipher: a.cipher.into(),
                     explain: a.verbose,
                     entity: a.entity,
@@ -632,6 +648,8 @@ impl Command {
             Command::Inspect(a) => Request::Inspect(app::InspectRequest {
                 input: a.input,
                 inform: a.inform.into(),
+                keyring: a.keyring,
+                ca: a.ca,
             }),
             Command::NeomuttIndex(a) => Request::NeomuttIndex(app::NeomuttIndexRequest {
                 files: a.files,

@@ -31,8 +31,10 @@ pub mod x25519;
 pub use keygen::{GeneratedKey, KeygenRequest, keygen, keygen_at, private_key_pem};
 pub use keygen_modern::{GeneratedModernKey, ModernKind, keygen_modern};
 pub use keyring::{
-    Keyring, default_identity_paths, default_keyring_dir, default_keys_dir,
-    identity_paths_from_env, keyring_dir_from_env, recorded_capabilities,
+    Choice, Keyring, authorities as keyring_authorities, default_identity_paths,
+    default_keyring_dir, default_keys_dir, describe_certificate_in,
+    find_by_issuer_and_serial as find_in_keyring, identity_paths_from_env, keyring_dir_from_env,
+    recorded_capabilities,
 };
 pub use pkcs12::{Protection as Pkcs12Protection, export as export_pkcs12};
 
@@ -960,14 +962,20 @@ fn key_from_encrypted_pkcs8(der: &[u8], passphrase: &str, source: &str) -> Resul
     key_from_pkcs8(plain.as_bytes(), source)
 }
 
+/// A serial number's bytes in lower-case hex without leading zeros (nor the sign octet).
+pub(crate) fn serial_hex(serial: &[u8]) -> String {
+    let digits: String = serial.iter().map(|b| format!("{b:02x}")).collect();
+    match digits.trim_start_matches('0') {
+        "" => "0".to_string(),
+        trimmed => trimmed.to_string(),
+    }
+}
+
 /// Plain words for a RecipientIdentifier, for `inspect` and error messages.
 pub fn describe_recipient_id(rid: &RecipientIdentifier) -> String {
     match rid {
         RecipientIdentifier::IssuerAndSerialNumber(ias) => {
-            let serial = ias.serial_number.as_bytes();
-            let digits: String = serial.iter().map(|b| format!("{b:02x}")).collect();
-            let trimmed = digits.trim_start_matches('0');
-            let serial = if trimmed.is_empty() { "0" } else { trimmed };
+            let serial = serial_hex(ias.serial_number.as_bytes());
             format!("issuer {} serial 0x{serial}", ias.issuer)
         }
         RecipientIdentifier::SubjectKeyIdentifier(ski) => {
