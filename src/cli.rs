@@ -429,7 +429,7 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub new_passphrase_file: Option<PathBuf>,
 
-    /// Where the certificate goes [default: $SEALMAIL_KEYRING, else ~/.config/sealmail/certs]
+    /// Where the certificate goes, and is pinned in pinned/ [default: $SEALMAIL_KEYRING, else ~/.config/sealmail/certs]
     #[arg(long, value_name = "DIR")]
     pub keyring: Option<PathBuf>,
 }

@@ -31,8 +31,8 @@ pub mod x25519;
 pub use keygen::{GeneratedKey, KeygenRequest, keygen, keygen_at, private_key_pem};
 pub use keygen_modern::{GeneratedModernKey, ModernKind, keygen_modern};
 pub use keyring::{
-    Choice, Keyring, authorities as keyring_authorities, default_identity_paths,
-    default_keyring_dir, default_keys_dir, describe_certificate_in,
+    Choice, Keyring, PINNED as KEYRING_PINNED, authorities as keyring_authorities,
+    default_identity_paths, default_keyring_dir, default_keys_dir, describe_certificate_in,
     find_by_issuer_and_serial as find_in_keyring, identity_paths_from_env, keyring_dir_from_env,
     recorded_capabilities,
 };

@@ -159,6 +159,47 @@ fn an_x25519_key_in_an_openssl_p12_decrypts() {
     decrypts_alike(dir.path(), &cert, &key, &p12);
 }
 
+/// `import` of an X25519 p12 stores the key (encrypted, 0600) where `decrypt` finds it without
+/// `-i`, beside its certificate.
+#[test]
+fn an_imported_x25519_p12_decrypts_without_i() {
+    use std::os::unix::fs::PermissionsExt;
+    if !has_openssl() {
+        return;
+    }
+    let dir = tempdir();
+    let (_, cert, p12) = key_cert_p12(dir.path(), "X25519", "x@example.org");
+    let config = dir.path().join("config");
+    ok(sealmail()
+        .env("XDG_CONFIG_HOME", &config)
+        .env("SEALMAIL_PASSPHRASE", PASS)
+        .arg("import")
+        .arg(&p12));
+    let key = config.join("sealmail/keys/x@example.org.key");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(
+        std::fs::read_to_string(&key)
+            .unwrap()
+            .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    );
+    let sealed = dir.path().join("sealed.eml");
+    ok(sealmail()
+        .args(["encrypt", "-r"])
+        .arg(&cert)
+        .arg("-o")
+        .arg(&sealed)
+        .arg(fixture(MESSAGE)));
+    let plain = ok(sealmail()
+        .env("XDG_CONFIG_HOME", &config)
+        .env("SEALMAIL_PASSPHRASE", PASS)
+        .arg("decrypt")
+        .arg(&sealed));
+    let expected = String::from_utf8_lossy(&read_fixture(MESSAGE)).into_owned();
+    let last_line = expected.trim_end().lines().last().unwrap().to_string();
+    assert!(String::from_utf8_lossy(&plain).contains(&last_line));
+}
+
 /// `export` writes any kind sealmail reads: openssl finds the same P-256 key in the file, and
 /// sealmail decrypts with it.
 #[test]

@@ -362,19 +362,26 @@ fn import_puts_the_key_where_decrypt_finds_it_and_the_certificate_in_the_keyring
     );
     assert!(out.stdout == expected);
 
-    // encrypt -r ADDRESS finds the certificate in the default keyring.
+    // encrypt -r ADDRESS finds the certificate in the default keyring, pinned (the user holds
+    // its key), so trusted without a CA and without a warning.
     let keyring_cert = home.path().join("cfg/sealmail/certs/alice@example.org.crt");
     assert!(keyring_cert.is_file());
+    let pinned = home
+        .path()
+        .join("cfg/sealmail/certs/pinned/alice@example.org.crt");
+    assert_eq!(
+        std::fs::read(&pinned).unwrap(),
+        std::fs::read(&keyring_cert).unwrap()
+    );
     let out = sealmail_at(home.path())
-        .args(["encrypt", "-r", "alice@example.org"])
+        .args(["encrypt", "-v", "-r", "alice@example.org"])
         .arg(fixture("messages/lf/plain.eml"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("trusted: pinned certificate"), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
 
     // A second import never overwrites the key.
     let out = sealmail_at(home.path())

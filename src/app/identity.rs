@@ -252,23 +252,30 @@ pub fn run_import(request: ImportRequest) -> Result<()> {
                 .clone()
                 .or_else(keys::default_keyring_dir)
                 .ok_or_else(|| Error::cant_create("no keyring directory"))?;
-            std::fs::create_dir_all(&keyring).map_err(|e| {
+            // Pinned too: the user holds this certificate's private key, so it is theirs, and
+            // encrypting to themselves must not lose to another certificate for the address.
+            let pinned = keyring.join(keys::KEYRING_PINNED);
+            std::fs::create_dir_all(&pinned).map_err(|e| {
                 Error::cant_create(format!(
                     "cannot create {}: {}",
-                    keyring.display(),
+                    pinned.display(),
                     crate::error::io_reason(&e)
                 ))
             })?;
-            let in_keyring = keyring.join(format!("{name}.crt"));
-            match std::fs::read(&in_keyring) {
-                Ok(existing) if existing == cert_pem.as_bytes() => {}
-                Ok(_) => super::warn(&format!(
-                    "{} already exists and holds another certificate; left as it is",
-                    in_keyring.display()
-                )),
-                Err(_) => {
-                    sio::write_new_file(&in_keyring, cert_pem.as_bytes(), Privacy::Public)?;
-                    written.push(in_keyring);
+            for in_keyring in [
+                keyring.join(format!("{name}.crt")),
+                pinned.join(format!("{name}.crt")),
+            ] {
+                match std::fs::read(&in_keyring) {
+                    Ok(existing) if existing == cert_pem.as_bytes() => {}
+                    Ok(_) => super::warn(&format!(
+                        "{} already exists and holds another certificate; left as it is",
+                        in_keyring.display()
+                    )),
+                    Err(_) => {
+                        sio::write_new_file(&in_keyring, cert_pem.as_bytes(), Privacy::Public)?;
+                        written.push(in_keyring);
+                    }
                 }
             }
         }
