@@ -4,7 +4,7 @@
 //! The PKCS#12 format itself is `keys::pkcs12`; this module only decides which key, which
 //! certificates and which passphrases, and where the files go.
 
-use super::{PassphraseFrom, Passphrases, read_passphrase, sibling_certificates};
+use super::{PassphraseFrom, Passphrases, read_passphrase};
 use crate::error::{Error, Result};
 use crate::io::{self as sio, Output, Privacy};
 use crate::keys::{self, KeyMaterial, PassphraseSource};
@@ -89,7 +89,7 @@ fn load(path: &Path, cert: Option<&Path>, passphrase: &mut dyn PassphraseSource)
         certs.insert(0, own);
         certs.extend(given);
     } else {
-        certs.extend(sibling_certificates(path));
+        certs.extend(certificates_beside(path));
     }
     let position = certs
         .iter()
@@ -102,6 +102,18 @@ fn load(path: &Path, cert: Option<&Path>, passphrase: &mut dyn PassphraseSource)
         }
     }
     Ok(Loaded { key, cert, others })
+}
+
+/// The certificates in `STEM.crt`, `STEM.cer` or `STEM.pem` beside the key file `STEM.EXT`
+/// (keygen's pair); unreadable files are skipped. Never the keyring's: every certificate found
+/// here that is not the key's own goes into an exported file as its chain.
+fn certificates_beside(key_path: &Path) -> Vec<Certificate> {
+    ["crt", "cer", "pem"]
+        .iter()
+        .map(|ext| key_path.with_extension(ext))
+        .filter(|candidate| candidate != key_path && candidate.is_file())
+        .flat_map(|candidate| read_certificates(&candidate).unwrap_or_default())
+        .collect()
 }
 
 /// Every certificate in a PEM (one or more) or DER file.
