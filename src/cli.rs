@@ -272,7 +272,8 @@ pub struct SignArgs {
     /// The message: a file, or - / absent for stdin
     pub input: Option<PathBuf>,
 
-    /// The signing key (RSA; PKCS#8 or PKCS#1, PEM or DER, optionally with its certificate)
+    /// The signing key (RSA; PKCS#8 or PKCS#1, PEM or DER, optionally with its certificate; or a
+    /// PKCS#12 file, whose certificate and chain are used)
     #[arg(short = 'i', long = "identity", value_name = "FILE")]
     pub identity: PathBuf,
 

@@ -238,7 +238,7 @@ fn an_exported_p256_key_is_the_same_key_for_openssl_and_decrypts() {
 }
 
 /// `sign -i FILE.p12` without `--cert` signs with the certificate inside the file (nothing sits
-/// beside the fixture to find it otherwise).
+/// beside the fixture to find it otherwise) and sends the file's CA certificate along.
 #[test]
 fn sign_takes_the_certificate_and_chain_from_the_p12() {
     let dir = tempdir();
@@ -259,6 +259,15 @@ fn sign_takes_the_certificate_and_chain_from_the_p12() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("alice@example.org"), "{stderr}");
+    if !has_openssl() {
+        return;
+    }
+    let pkcs7 = ok(openssl().args(["smime", "-pk7out", "-in"]).arg(&signed));
+    let mut print = openssl();
+    print.args(["pkcs7", "-print_certs", "-noout"]);
+    let certs = String::from_utf8(run(print, &pkcs7).stdout).unwrap();
+    assert!(certs.contains("CN = Sealmail Test CA"), "{certs}");
+    assert!(certs.contains("alice@example.org"), "{certs}");
 }
 
 #[test]
