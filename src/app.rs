@@ -301,9 +301,7 @@ impl Lookups {
         if self.trust.is_none() {
             self.trust = Some(load_trust(&self.ca_files, self.keyring.as_deref())?);
         }
-        self.trust
-            .as_ref()
-            .ok_or_else(|| Error::config("no trust store"))
+        Ok(self.trust.get_or_insert_with(Default::default))
     }
 
     /// The keyring's certificate for `address` (trusted ones first; see `Keyring::lookup`),
@@ -932,7 +930,6 @@ fn keyring_notes(
     dir: &Path,
     ca_files: &[PathBuf],
 ) -> Result<Vec<String>> {
-    use crate::keys::RecipientIdentifier;
     use crate::keys::trust::Purpose;
     let now = SystemTime::now();
     let trust = load_trust(ca_files, Some(dir))?;
@@ -940,12 +937,10 @@ fn keyring_notes(
     let keyring = keys::Keyring::new(dir);
     let mut notes = Vec::new();
     for info in &inspection.head.recipients {
-        let mut found = Vec::new();
-        for rid in crate::cms::recipient::recipient_ids(info) {
-            if let RecipientIdentifier::IssuerAndSerialNumber(ias) = rid {
-                found.extend(keys::find_in_keyring(dir, &ias.issuer, &ias.serial_number));
-            }
-        }
+        let found: Vec<_> = crate::cms::recipient::recipient_ids(info)
+            .iter()
+            .flat_map(|rid| keys::find_in_keyring(dir, rid))
+            .collect();
         let Some((path, cert)) = found.into_iter().next() else {
             notes.push("no certificate in the keyring names this recipient".to_string());
             continue;

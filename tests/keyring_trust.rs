@@ -51,6 +51,7 @@ fn config(dir: &Path) -> PathBuf {
              [email]\nbasicConstraints = CA:FALSE\n\
              keyUsage = critical,digitalSignature,keyEncipherment\n\
              extendedKeyUsage = emailProtection\nsubjectAltName = email:copy\n\
+             subjectKeyIdentifier = hash\n\
              [ca]\ndefault_ca = testca\n\
              [testca]\ndatabase = {d}/index.txt\nnew_certs_dir = {d}\nserial = {d}/serial\n\
              default_md = sha256\npolicy = anything\nunique_subject = no\n\
@@ -489,6 +490,32 @@ fn inspect_says_whether_each_recipient_is_the_keyrings_choice() {
         note.contains("the keyring's choice for alice@example.org"),
         "{note}"
     );
+
+    // openssl names the recipient by subject key identifier (-keyid): found all the same.
+    let by_keyid = case.shop.path("keyid.p7m");
+    ok(openssl()
+        .args([
+            "cms",
+            "-encrypt",
+            "-aes-256-cbc",
+            "-keyid",
+            "-outform",
+            "DER",
+            "-in",
+        ])
+        .arg(fixture(MESSAGE))
+        .arg("-out")
+        .arg(&by_keyid)
+        .arg("-recip")
+        .arg(case.shop.path("alice.crt")));
+    let keyid = inspect(&by_keyid);
+    assert!(keyid.contains("subject key identifier"), "{keyid}");
+    let note = keyid
+        .lines()
+        .find(|l| l.contains("alice@example.org: "))
+        .unwrap_or_else(|| panic!("{keyid}"));
+    assert!(note.contains("alice.crt"), "{note}");
+    assert!(note.contains("the keyring's choice"), "{note}");
 
     let evil = inspect(&to_evil);
     let note = evil

@@ -9,13 +9,17 @@
 //! validates no paths itself.
 
 use super::trust::{Purpose, TrustStore, Verdict};
-use super::{Recipient, parse, recipient_from_certificate, serial_hex};
+use super::{
+    Recipient, RecipientIdentifier, RecipientKey, parse, recipient_from_certificate, serial_hex,
+};
 use crate::cms::Capabilities;
 use crate::error::{Error, Result};
+use sha1::Digest;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use x509_cert::Certificate;
+use x509_cert::ext::pkix::SubjectKeyIdentifier;
 
 /// The file names a keyring looks at (case-insensitive).
 const CERT_EXTENSIONS: [&str; 4] = ["pem", "crt", "cer", "der"];
@@ -311,28 +315,40 @@ fn certificate_files(dir: &Path) -> Vec<PathBuf> {
     paths
 }
 
-/// Every certificate in the keyring (and its `pinned/` folder) whose issuer and serial number
-/// are `id`'s, with its file: what `inspect` names a message's recipients by.
-pub fn find_by_issuer_and_serial(
-    dir: &Path,
-    issuer: &x509_cert::name::Name,
-    serial: &x509_cert::serial_number::SerialNumber,
-) -> Vec<(PathBuf, Certificate)> {
+/// Every certificate in the keyring (and its `pinned/` folder) that `rid` names — by issuer and
+/// serial number, or by subject key identifier (the certificate's extension, or the SHA-1 of its
+/// key) — with its file: what `inspect` names a message's recipients by.
+pub fn find_by_recipient_id(dir: &Path, rid: &RecipientIdentifier) -> Vec<(PathBuf, Certificate)> {
     let mut found: Vec<(PathBuf, Certificate)> = Vec::new();
     let mut paths = certificate_files(dir);
     paths.extend(certificate_files(&dir.join(PINNED)));
     for path in paths {
         for cert in read_certificates(&path).unwrap_or_default() {
-            let tbs = cert.tbs_certificate();
-            if tbs.issuer() == issuer
-                && tbs.serial_number() == serial
-                && !found.iter().any(|(_, c)| *c == cert)
-            {
+            if names(rid, &cert) && !found.iter().any(|(_, c)| *c == cert) {
                 found.push((path.clone(), cert));
             }
         }
     }
     found
+}
+
+fn names(rid: &RecipientIdentifier, cert: &Certificate) -> bool {
+    let tbs = cert.tbs_certificate();
+    match rid {
+        RecipientIdentifier::IssuerAndSerialNumber(ias) => {
+            *tbs.issuer() == ias.issuer && *tbs.serial_number() == ias.serial_number
+        }
+        RecipientIdentifier::SubjectKeyIdentifier(ski) => {
+            let extension = tbs.get_extension::<SubjectKeyIdentifier>();
+            if matches!(extension, Ok(Some((_, theirs))) if theirs == *ski) {
+                return true;
+            }
+            RecipientKey::from_spki(tbs.subject_public_key_info())
+                .ok()
+                .and_then(|key| key.public_key_bits().ok())
+                .is_some_and(|bits| sha1::Sha1::digest(bits).as_slice() == ski.0.as_bytes())
+        }
+    }
 }
 
 /// Every CA certificate in the keyring: intermediates for path validation.
