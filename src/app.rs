@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 use zeroize::Zeroizing;
 
+mod identity;
+pub use identity::{ExportRequest, ImportRequest};
+
 pub enum Request {
     Encrypt(EncryptRequest),
     Decrypt(DecryptRequest),
@@ -23,6 +26,8 @@ pub enum Request {
     NeomuttIndex(NeomuttIndexRequest),
     Sign(SignRequest),
     Verify(VerifyRequest),
+    Export(ExportRequest),
+    Import(ImportRequest),
 }
 
 pub struct EncryptRequest {
@@ -31,6 +36,8 @@ pub struct EncryptRequest {
     pub recipients_files: Vec<PathBuf>,
     pub header_recipients: bool,
     pub keyring: Option<PathBuf>,
+    /// `--ca`: trust anchors that decide among the keyring's certificates for an address.
+    pub ca: Vec<PathBuf>,
     pub cipher: CipherRequest,
     /// `-v` / `--explain`: say on stderr which format was chosen and why.
     pub explain: bool,
@@ -90,6 +97,8 @@ pub struct KeygenRequest {
     /// `--issuer-key/--issuer-cert`: issue the certificate with this key instead of
     /// self-signing (and make one for the kinds that cannot sign their own).
     pub issuer: Option<Issuer>,
+    /// Also write PREFIX.p12.
+    pub p12: bool,
 }
 
 /// The key and certificate that issue a new key's certificate.
@@ -109,6 +118,10 @@ pub struct NeomuttIndexRequest {
 pub struct InspectRequest {
     pub input: Option<PathBuf>,
     pub inform: InForm,
+    /// Where to look up the recipients' certificates (and the pinned ones).
+    pub keyring: Option<PathBuf>,
+    /// `--ca` bundles, as for encrypt.
+    pub ca: Vec<PathBuf>,
 }
 
 pub fn run(request: Request) -> Result<()> {
@@ -120,6 +133,8 @@ pub fn run(request: Request) -> Result<()> {
         Request::NeomuttIndex(r) => run_neomutt_index(r),
         Request::Sign(r) => run_sign(r),
         Request::Verify(r) => run_verify(r),
+        Request::Export(r) => identity::run_export(r),
+        Request::Import(r) => identity::run_import(r),
     }
 }
 
@@ -146,10 +161,16 @@ fn warn(message: &str) {
 fn run_encrypt(request: EncryptRequest) -> Result<()> {
     let now = SystemTime::now();
     let input_path = named(&request.input);
-    let keyring = request.keyring.clone().or_else(keys::default_keyring_dir);
+    let mut lookups = Lookups {
+        keyring: request.keyring.clone().or_else(keys::default_keyring_dir),
+        ca_files: request.ca.clone(),
+        trust: None,
+        explain: request.explain,
+        now,
+    };
     let mut recipients = Vec::new();
     for r in &request.recipients {
-        recipients.extend(resolve_recipient(r, None, keyring.as_deref(), now)?);
+        recipients.extend(resolve_recipient(r, None, &mut lookups)?);
     }
     for list in &request.recipients_files {
         // `-R -`: the list on stdin, which then cannot also carry the message. Its relative
@@ -163,12 +184,7 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
             (list.clone(), list.parent().map(Path::to_path_buf))
         };
         for r in keys::read_recipients_list(&list)? {
-            recipients.extend(resolve_recipient(
-                &r,
-                base.as_deref(),
-                keyring.as_deref(),
-                now,
-            )?);
+            recipients.extend(resolve_recipient(&r, base.as_deref(), &mut lookups)?);
         }
     }
 
@@ -198,7 +214,7 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
     let mut reader = reader;
     if request.header_recipients {
         let header = peek_header_section(&mut reader)?;
-        recipients.extend(header_recipients(&header, keyring.as_deref(), now)?);
+        recipients.extend(header_recipients(&header, &mut lookups)?);
     }
     if recipients.is_empty() {
         return Err(Error::usage("no recipients")
@@ -262,40 +278,79 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
 fn resolve_recipient(
     value: &str,
     base: Option<&Path>,
-    keyring: Option<&Path>,
-    now: SystemTime,
+    lookups: &mut Lookups,
 ) -> Result<Vec<Recipient>> {
     let path = match base {
         Some(base) if Path::new(value).is_relative() => base.join(value),
         _ => PathBuf::from(value),
     };
     if looks_like_address(value) && !path.exists() {
-        return lookup_address(value, keyring, now).map(|r| vec![r]);
+        return lookups.address(value).map(|r| vec![r]);
     }
-    keys::load_recipient_file(&path, now)
+    keys::load_recipient_file(&path, lookups.now)
 }
 
 fn looks_like_address(value: &str) -> bool {
     value.contains('@') && !value.contains('/')
 }
 
-fn lookup_address(address: &str, keyring: Option<&Path>, now: SystemTime) -> Result<Recipient> {
-    let dir = keyring.ok_or_else(|| {
-        Error::no_user(format!("no keyring to look up {address} in")).with_hint(
-            "set --keyring DIR or $SEALMAIL_KEYRING, or give the certificate file with -r",
-        )
-    })?;
-    let (mut recipient, warnings) = keys::Keyring {
-        dir: dir.to_path_buf(),
+/// Address lookups of one run: the keyring, and the trust anchors that decide among its
+/// certificates (read at the first address, so runs that name only files never read them).
+struct Lookups {
+    keyring: Option<PathBuf>,
+    /// `--ca` bundles, besides the system store and `$XDG_CONFIG_HOME/sealmail/ca/`.
+    ca_files: Vec<PathBuf>,
+    trust: Option<keys::trust::TrustStore>,
+    /// `-v`: say which certificate was chosen for each address, and why.
+    explain: bool,
+    now: SystemTime,
+}
+
+impl Lookups {
+    fn trust(&mut self) -> Result<&keys::trust::TrustStore> {
+        if self.trust.is_none() {
+            self.trust = Some(load_trust(&self.ca_files, self.keyring.as_deref())?);
+        }
+        Ok(self.trust.get_or_insert_with(Default::default))
     }
-    .lookup(address, now)?;
-    for w in warnings {
-        warn(&w);
+
+    /// The keyring's certificate for `address` (trusted ones first; see `Keyring::lookup`),
+    /// with what the keyring records of what the address reads.
+    fn address(&mut self, address: &str) -> Result<Recipient> {
+        let dir = self.keyring.clone().ok_or_else(|| {
+            Error::no_user(format!("no keyring to look up {address} in")).with_hint(
+                "set --keyring DIR or $SEALMAIL_KEYRING, or give the certificate file with -r",
+            )
+        })?;
+        let now = self.now;
+        let choice = keys::Keyring::new(&dir).lookup(address, now, self.trust()?)?;
+        let recorded = keys::recorded_capabilities(&dir, address)?;
+        for w in &choice.warnings {
+            warn(w);
+        }
+        if self.explain {
+            eprintln!("sealmail: recipient {}", choice.explanation);
+        }
+        let mut recipient = choice.recipient;
+        if let Some(caps) = recorded {
+            recipient.capabilities = Some(caps);
+        }
+        Ok(recipient)
     }
-    if let Some(caps) = keys::recorded_capabilities(dir, address)? {
-        recipient.capabilities = Some(caps);
+}
+
+/// The trust store: the system store, `$XDG_CONFIG_HOME/sealmail/ca/`, `ca_files`, and the
+/// keyring's pinned certificates. Folders' unreadable files are warnings.
+fn load_trust(ca_files: &[PathBuf], keyring: Option<&Path>) -> Result<keys::trust::TrustStore> {
+    use crate::keys::trust::{TrustSources, TrustStore};
+    let mut sources = TrustSources::from_env(&|name| std::env::var_os(name));
+    sources.ca_files = ca_files.to_vec();
+    sources.keyring = keyring.map(Path::to_path_buf);
+    let trust = TrustStore::load(&sources)?;
+    for warning in trust.warnings() {
+        warn(warning);
     }
-    Ok(recipient)
+    Ok(trust)
 }
 
 /// Read the header section (without its mbox `From ` line) without consuming it, so encrypt
@@ -320,11 +375,7 @@ fn peek_header_section(reader: &mut Box<dyn BufRead>) -> Result<Vec<u8>> {
 /// `--header-recipients`: every To/Cc address must be in the keyring; From only when it is. A
 /// Bcc field is refused: its recipients would be named, by their RecipientInfos, in the one
 /// envelope every other recipient gets.
-fn header_recipients(
-    header: &[u8],
-    keyring: Option<&Path>,
-    now: SystemTime,
-) -> Result<Vec<Recipient>> {
+fn header_recipients(header: &[u8], lookups: &mut Lookups) -> Result<Vec<Recipient>> {
     let addresses = crate::compose::header_addresses(header)?;
     if !addresses.bcc.is_empty() {
         let bcc = addresses.bcc.join(", ");
@@ -341,10 +392,10 @@ fn header_recipients(
     }
     let mut out = Vec::new();
     for address in &addresses.recipients {
-        out.push(lookup_address(address, keyring, now)?);
+        out.push(lookups.address(address)?);
     }
     if let Some(from) = &addresses.from {
-        match lookup_address(from, keyring, now) {
+        match lookups.address(from) {
             Ok(r) => out.push(r),
             Err(e) if e.kind() == crate::Kind::NoUser => {}
             Err(e) => return Err(e),
@@ -714,7 +765,15 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from(&email));
     let key_path = with_suffix(&prefix, "key");
     let cert_path = with_suffix(&prefix, "crt");
-    for path in [&key_path, &cert_path] {
+    let p12_path = request.p12.then(|| with_suffix(&prefix, "p12"));
+    if request.p12 && request.passphrase.is_none() {
+        return Err(Error::usage("keygen --p12 needs a passphrase")
+            .with_hint("give it with --passphrase-file FILE or --passphrase-fd N: a PKCS#12 file is always protected by one"));
+    }
+    for path in [Some(&key_path), Some(&cert_path), p12_path.as_ref()]
+        .into_iter()
+        .flatten()
+    {
         if path.exists() {
             return Err(
                 Error::cant_create(format!("{} already exists", path.display())).with_hint(
@@ -731,7 +790,7 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
         name: request.name.clone(),
         bits: request.bits,
         days: request.days,
-        passphrase,
+        passphrase: passphrase.clone(),
     })?;
     if let Some(issuer) = &issuer {
         // The self-signed certificate carries the new key's SubjectPublicKeyInfo.
@@ -748,6 +807,17 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
     {
         let _ = std::fs::remove_file(&key_path);
         return Err(e);
+    }
+    if let (Some(p12_path), Some(passphrase)) = (&p12_path, &passphrase) {
+        if let Err(e) = identity::write_keygen_p12(p12_path, &generated, passphrase) {
+            let _ = std::fs::remove_file(&key_path);
+            let _ = std::fs::remove_file(&cert_path);
+            return Err(e);
+        }
+        eprintln!(
+            "sealmail: wrote {} (PKCS#12 for mail clients)",
+            p12_path.display()
+        );
     }
     eprintln!(
         "sealmail: wrote {} (private key) and {} ({})",
@@ -769,6 +839,16 @@ fn run_keygen_modern(kind: keys::ModernKind, request: &KeygenRequest) -> Result<
     if request.issuer.is_some() && request.email.is_none() {
         return Err(Error::usage(
             "keygen --issuer-key needs --email ADDR: the certificate is for an address",
+        ));
+    }
+    if request.p12 {
+        // A mail client imports a PKCS#12 file for its certificate, and these keys have none.
+        return Err(Error::usage(format!(
+            "keygen --p12 writes an RSA key with its certificate, not a {} key",
+            kind.name()
+        ))
+        .with_hint(
+            "leave out --kind for a key a mail client can import, or leave out --p12 (sealmail export can pack a key and its certificate later)",
         ));
     }
     let Some(prefix) = request
@@ -959,12 +1039,71 @@ fn run_inspect(request: InspectRequest) -> Result<()> {
     let input = sio::open_input(named(&request.input))?;
     let inspection = decrypt::inspect(input, request.inform)
         .map_err(|e| name_input(e, named(&request.input)))?;
+    let keyring = request.keyring.clone().or_else(keys::default_keyring_dir);
+    let notes = match keyring.as_deref().filter(|dir| dir.is_dir()) {
+        Some(dir) => Some(keyring_notes(&inspection, dir, &request.ca)?),
+        None => None,
+    };
     let mut output = Output::new(None, Privacy::Public);
     {
         let mut w = output.writer()?;
         write!(w, "{inspection}")?;
+        if let (Some(notes), Some(dir)) = (notes, &keyring) {
+            writeln!(w, "in the keyring {}:", dir.display())?;
+            for (i, note) in notes.iter().enumerate() {
+                writeln!(w, "  {}. {note}", i + 1)?;
+            }
+        }
     }
     output.commit()
+}
+
+/// For each recipient of an inspected message: its certificate in the keyring, whether it is
+/// trusted, and whether it is the one `encrypt -r ADDRESS` would choose now (a message sealed to
+/// another certificate for the address, say an impostor's, shows here).
+fn keyring_notes(
+    inspection: &decrypt::Inspection,
+    dir: &Path,
+    ca_files: &[PathBuf],
+) -> Result<Vec<String>> {
+    use crate::keys::trust::Purpose;
+    let now = SystemTime::now();
+    let trust = load_trust(ca_files, Some(dir))?;
+    let authorities = keys::keyring_authorities(dir);
+    let keyring = keys::Keyring::new(dir);
+    let mut notes = Vec::new();
+    for info in &inspection.head.recipients {
+        let found: Vec<_> = crate::cms::recipient::recipient_ids(info)
+            .iter()
+            .flat_map(|rid| keys::find_in_keyring(dir, rid))
+            .collect();
+        let Some((path, cert)) = found.into_iter().next() else {
+            notes.push("no certificate in the keyring names this recipient".to_string());
+            continue;
+        };
+        let verdict = trust.validate(&cert, &authorities, now, Purpose::EmailEncryption);
+        let described = keys::describe_certificate_in(&path, &cert);
+        let Some(address) = keys::trust::certificate_emails(&cert).into_iter().next() else {
+            notes.push(format!("{described}; {}", verdict.describe()));
+            continue;
+        };
+        let choice = match keyring.lookup(&address, now, &trust) {
+            Ok(choice) if choice.certificate == cert => {
+                format!("the keyring's choice for {address}")
+            }
+            Ok(choice) => format!(
+                "NOT the keyring's choice for {address}, which is {} ({})",
+                keys::describe_certificate_in(&choice.path, &choice.certificate),
+                choice.verdict.describe()
+            ),
+            Err(e) => format!("no keyring choice for {address}: {}", e.message()),
+        };
+        notes.push(format!(
+            "{address}: {described}; {}; {choice}",
+            verdict.describe()
+        ));
+    }
+    Ok(notes)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1064,10 +1203,9 @@ fn run_sign(request: SignRequest) -> Result<()> {
     let mut candidates = match &request.cert {
         Some(path) => read_certificates(path)?,
         None => {
-            let mut found = sio::read_small_file(&request.identity, 1 << 20)
-                .ok()
-                .and_then(|bytes| keys::trust::certificates_from_bytes(&bytes).ok())
-                .unwrap_or_default();
+            // The certificates of the key's own file (PEM or PKCS#12), then any beside it or
+            // in the keyring.
+            let mut found = identity.file_certificates.clone();
             found.extend(candidate_certificates(&request.identity));
             found
         }
@@ -1116,16 +1254,9 @@ fn read_certificates(path: &Path) -> Result<Vec<x509_cert::Certificate>> {
 }
 
 fn run_verify(request: VerifyRequest) -> Result<()> {
-    use crate::keys::trust::{TrustSources, TrustStore};
     let input_path = named(&request.input);
     let keyring = request.keyring.clone().or_else(keys::default_keyring_dir);
-    let mut sources = TrustSources::from_env(&|name| std::env::var_os(name));
-    sources.ca_files = request.ca.clone();
-    sources.keyring = keyring.clone();
-    let trust = TrustStore::load(&sources)?;
-    for warning in trust.warnings() {
-        warn(warning);
-    }
+    let trust = load_trust(&request.ca, keyring.as_deref())?;
     let plan = crate::verify::VerifyPlan {
         trust,
         intermediates: Vec::new(),

@@ -88,9 +88,10 @@ sealmail keygen --kind x25519 --email alice@example.org --issuer-key alice.key \
 sealmail keygen --email alice@example.org --name 'Alice Liddell' --bits 3072 --days 730 -o alice\n  \
 sealmail keygen --email alice@example.org --passphrase-file pass.txt -o alice")]
     Keygen(KeygenArgs),
-    /// Show who can decrypt a message, its cipher and sizes (no key needed)
+    /// Show who can decrypt a message, its cipher and sizes (no key needed), and each
+    /// recipient's certificate in the keyring: trusted or not, and whether encrypt would choose it
     #[command(
-        after_help = "Examples:\n  sealmail inspect sealed.eml\n  sealmail inspect --inform der part.der"
+        after_help = "Examples:\n  sealmail inspect sealed.eml\n  sealmail inspect --inform der part.der\n  sealmail inspect --ca company-ca.pem --keyring ~/certs sealed.eml"
     )]
     Inspect(InspectArgs),
     /// Add certificates and keys to neomutt's S/MIME folders and their .index files
@@ -123,6 +124,18 @@ sealmail verify --allow-untrusted signed.eml   # content of a valid but untruste
 Exit codes: 0 valid and trusted, 65 invalid (nothing written), 77 valid but not trusted \
 (nothing written unless --allow-untrusted, which then exits 0 with a warning).")]
     Verify(VerifyArgs),
+    /// Write a key and its certificate (and chain) as a PKCS#12 file for mail clients
+    #[command(after_help = "Examples:\n  \
+sealmail export -i alice.key --cert alice.crt --passphrase-file p12.pass -o alice.p12\n  \
+sealmail export -i alice.key --cert alice.crt --chain ca.crt --legacy -o alice.pfx   # older Outlook, macOS\n  \
+sealmail export -i alice.key --key-passphrase-file key.pass --passphrase-fd 3 -o alice.p12 3<p12.pass")]
+    Export(ExportArgs),
+    /// Put a key (a PKCS#12 file, or a key file and its certificate) where decrypt finds it
+    #[command(after_help = "Examples:\n  \
+sealmail import --passphrase-file p12.pass alice.p12    # key into ~/.config/sealmail/keys/, certificate into the keyring\n  \
+sealmail import alice.key alice.crt\n  \
+sealmail import --passphrase-file p12.pass --new-passphrase-file key.pass alice.pfx")]
+    Import(ImportArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  sealmail completions bash > /etc/bash_completion.d/sealmail\n  sealmail completions zsh > ~/.zfunc/_sealmail"
@@ -159,12 +172,18 @@ pub struct EncryptArgs {
     #[arg(long, value_name = "DIR")]
     pub keyring: Option<PathBuf>,
 
+    /// Trust the CA certificates in FILE (PEM bundle; repeatable) when choosing among the
+    /// keyring's certificates for an address, besides the system store and ~/.config/sealmail/ca/
+    #[arg(long = "ca", value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+
     /// Content cipher; `auto` follows what every recipient is known to read (their
     /// certificates' S/MIME capabilities, the keyring's ADDRESS.caps)
     #[arg(long, value_enum, default_value_t = CipherArg::Auto, value_name = "C")]
     pub cipher: CipherArg,
 
-    /// Say on stderr which format was chosen and why
+    /// Say on stderr which format, and which keyring certificate for each address, was chosen
+    /// and why
     #[arg(short = 'v', long = "verbose", visible_alias = "explain")]
     pub verbose: bool,
 
@@ -219,7 +238,7 @@ pub struct DecryptArgs {
     /// The encrypted message: a file, or - / absent for stdin
     pub input: Option<PathBuf>,
 
-    /// A private key (PKCS#8 or PKCS#1, PEM or DER, optionally with its certificate)
+    /// A private key (PKCS#8 or PKCS#1, PEM or DER, optionally with its certificate; or PKCS#12)
     /// [default: $SEALMAIL_IDENTITY, else every key in ~/.config/sealmail/keys/]
     #[arg(short = 'i', long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
@@ -255,7 +274,8 @@ pub struct SignArgs {
     /// The message: a file, or - / absent for stdin
     pub input: Option<PathBuf>,
 
-    /// The signing key (RSA; PKCS#8 or PKCS#1, PEM or DER, optionally with its certificate)
+    /// The signing key (RSA; PKCS#8 or PKCS#1, PEM or DER, optionally with its certificate; or a
+    /// PKCS#12 file, whose certificate and chain are used)
     #[arg(short = 'i', long = "identity", value_name = "FILE")]
     pub identity: PathBuf,
 
@@ -364,6 +384,72 @@ pub struct KeygenArgs {
     /// $SEALMAIL_PASSPHRASE, else asked on the terminal]
     #[arg(long, value_name = "FILE", requires = "issuer_key")]
     pub issuer_passphrase_file: Option<PathBuf>,
+
+    /// Also write PREFIX.p12 (PKCS#12 for mail clients, protected by the key's passphrase)
+    #[arg(long)]
+    pub p12: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The private key: PKCS#8 or PKCS#1, PEM or DER (with its certificate, or not), or PKCS#12
+    #[arg(short = 'i', long = "identity", value_name = "KEY")]
+    pub key: PathBuf,
+
+    /// The key's certificate [default: one in KEY, or KEY's STEM.crt beside it]
+    #[arg(long, value_name = "CRT")]
+    pub cert: Option<PathBuf>,
+
+    /// CA certificates to include after the key's certificate (PEM, several allowed)
+    #[arg(long, value_name = "FILE")]
+    pub chain: Vec<PathBuf>,
+
+    /// The PKCS#12 file to write (mode 0600)
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Protect the PKCS#12 file with the passphrase in FILE (first line)
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_fd")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Protect the PKCS#12 file with the passphrase read from file descriptor N
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+
+    /// The passphrase of an encrypted KEY, from FILE (first line) [default: $SEALMAIL_PASSPHRASE, else a prompt]
+    #[arg(long, value_name = "FILE")]
+    pub key_passphrase_file: Option<PathBuf>,
+
+    /// 3DES and an HMAC-SHA-1 MAC, for older Outlook and macOS [default: AES-256 and SHA-256]
+    #[arg(long)]
+    pub legacy: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A PKCS#12 file, or a private key file (PKCS#8 or PKCS#1, PEM or DER)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The key's certificate, when FILE does not hold it
+    #[arg(value_name = "CERT")]
+    pub cert: Option<PathBuf>,
+
+    /// The passphrase that opens FILE, from FILE (first line)
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_fd")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// The passphrase that opens FILE, from file descriptor N
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+
+    /// Encrypt the stored key with this passphrase instead of the one that opened FILE
+    #[arg(long, value_name = "FILE")]
+    pub new_passphrase_file: Option<PathBuf>,
+
+    /// Where the certificate goes, and is pinned in pinned/ [default: $SEALMAIL_KEYRING, else ~/.config/sealmail/certs]
+    #[arg(long, value_name = "DIR")]
+    pub keyring: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -389,6 +475,14 @@ pub struct InspectArgs {
     /// Input format
     #[arg(long, value_enum, default_value_t = InFormArg::Auto, value_name = "F")]
     pub inform: InFormArg,
+
+    /// Keyring to find the recipients' certificates in [default: $SEALMAIL_KEYRING, else ~/.config/sealmail/certs]
+    #[arg(long, value_name = "DIR")]
+    pub keyring: Option<PathBuf>,
+
+    /// Trust the CA certificates in FILE (PEM bundle; repeatable), as encrypt --ca does
+    #[arg(long = "ca", value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -504,6 +598,7 @@ impl Command {
                     recipients_files: a.recipients_files,
                     header_recipients: a.header_recipients,
                     keyring: a.keyring,
+                    ca: a.ca,
                     cipher: a.cipher.into(),
                     explain: a.verbose,
                     entity: a.entity,
@@ -555,10 +650,34 @@ impl Command {
                             .issuer_passphrase_file
                             .map_or(PassphraseFrom::Default, PassphraseFrom::File),
                     }),
+                p12: a.p12,
+            }),
+            Command::Export(a) => Request::Export(app::ExportRequest {
+                key: a.key,
+                cert: a.cert,
+                chain: a.chain,
+                output: a.output,
+                passphrase: passphrase_from(a.passphrase_file, a.passphrase_fd)
+                    .unwrap_or(PassphraseFrom::Default),
+                key_passphrase: a
+                    .key_passphrase_file
+                    .map(PassphraseFrom::File)
+                    .unwrap_or(PassphraseFrom::Default),
+                legacy: a.legacy,
+            }),
+            Command::Import(a) => Request::Import(app::ImportRequest {
+                file: a.file,
+                cert: a.cert,
+                passphrase: passphrase_from(a.passphrase_file, a.passphrase_fd)
+                    .unwrap_or(PassphraseFrom::Default),
+                new_passphrase: a.new_passphrase_file.map(PassphraseFrom::File),
+                keyring: a.keyring,
             }),
             Command::Inspect(a) => Request::Inspect(app::InspectRequest {
                 input: a.input,
                 inform: a.inform.into(),
+                keyring: a.keyring,
+                ca: a.ca,
             }),
             Command::NeomuttIndex(a) => Request::NeomuttIndex(app::NeomuttIndexRequest {
                 files: a.files,

@@ -21,6 +21,7 @@ mod keyring;
 pub mod mlkem;
 mod oaep;
 pub(crate) mod parse;
+pub(crate) mod pkcs12;
 mod pkcs1v15;
 pub(crate) mod raw_rsa;
 pub mod signature;
@@ -29,12 +30,16 @@ pub mod x25519;
 
 pub use keygen::{
     CertificateRequest, GeneratedKey, KeygenRequest, issued_certificate, keygen, keygen_at,
+    private_key_pem,
 };
 pub use keygen_modern::{GeneratedModernKey, ModernKind, keygen_modern};
 pub use keyring::{
-    Keyring, default_identity_paths, default_keyring_dir, identity_paths_from_env,
-    keyring_dir_from_env, recorded_capabilities,
+    Choice, Keyring, PINNED as KEYRING_PINNED, authorities as keyring_authorities,
+    default_identity_paths, default_keyring_dir, default_keys_dir, describe_certificate_in,
+    find_by_recipient_id as find_in_keyring, identity_paths_from_env, keyring_dir_from_env,
+    recorded_capabilities,
 };
+pub use pkcs12::{Protection as Pkcs12Protection, export as export_pkcs12};
 
 use crate::cms::recipient::{kari, kemri};
 use crate::cms::{self as envelope, Capabilities, KeyEncryption, KeyTransport, RecipientInfo};
@@ -434,6 +439,9 @@ pub struct Identity {
     pub ids: Vec<RecipientIdentifier>,
     /// The file it came from, for messages.
     pub source: String,
+    /// Every certificate that came in the same file (a PEM bundle or a PKCS#12 file), in file
+    /// order: the key's own and its chain, which `sign` sends along.
+    pub file_certificates: Vec<Certificate>,
     key: IdentityKey,
 }
 
@@ -446,13 +454,41 @@ pub enum IdentityKey {
 }
 
 impl IdentityKey {
-    fn public(&self) -> RecipientKey {
+    /// The public half, as a recipient's key.
+    pub fn public(&self) -> RecipientKey {
         match self {
             IdentityKey::Rsa(k) => RecipientKey::Rsa(k.to_public_key()),
             IdentityKey::Ec(k) => RecipientKey::Ec(k.public_key()),
             IdentityKey::X25519(k) => RecipientKey::X25519(k.public_key()),
             IdentityKey::MlKem(k) => RecipientKey::MlKem(k.public_key()),
         }
+    }
+
+    /// The key as plain PKCS#8 PEM, the form every kind is written in.
+    pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>> {
+        use pkcs8::EncodePrivateKey;
+        match self {
+            IdentityKey::Rsa(k) => k
+                .to_pkcs8_pem(der::pem::LineEnding::LF)
+                .map_err(|_| Error::io("cannot encode the private key")),
+            IdentityKey::Ec(k) => k.to_pkcs8_pem(),
+            IdentityKey::X25519(k) => k.to_pkcs8_pem(),
+            IdentityKey::MlKem(k) => k.to_pkcs8_pem(),
+        }
+    }
+
+    /// The key as PKCS#8 PrivateKeyInfo DER (what PKCS#12 key bags and PBES2 encrypt).
+    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let pem = self.to_pkcs8_pem()?;
+        der::pem::decode_vec(pem.as_bytes())
+            .map(|(_, der)| Zeroizing::new(der))
+            .map_err(|_| Error::io("cannot encode the private key"))
+    }
+
+    /// The SHA-1 of the public key's bits (RFC 5280 §4.2.1.2 method 1), which names the key
+    /// when it has no certificate.
+    pub fn key_identifier(&self) -> Result<Vec<u8>> {
+        Ok(sha1::Sha1::digest(self.public().public_key_bits()?).to_vec())
     }
 
     fn agreement(&self) -> Option<kari::AgreementPrivateKey<'_>> {
@@ -486,6 +522,7 @@ impl Identity {
         Ok(Identity {
             ids: vec![ski_recipient_id(&ski)?],
             source: source.into(),
+            file_certificates: Vec::new(),
             key,
         })
     }
@@ -498,12 +535,7 @@ impl Identity {
     /// Add the identifiers of `cert` when it is this key's certificate; false when it is not.
     /// The certificate's dates are not checked: old mail must stay readable.
     pub fn add_certificate(&mut self, cert: &Certificate) -> bool {
-        let spki = cert.tbs_certificate().subject_public_key_info();
-        let theirs = RecipientKey::from_spki(spki)
-            .ok()
-            .and_then(|k| k.public_key_bits().ok());
-        let ours = self.key.public().public_key_bits().ok();
-        if theirs.is_none() || theirs != ours {
+        if !certificate_is_for(cert, &self.key.public()) {
             return false;
         }
         let mut push = |id: RecipientIdentifier| {
@@ -711,6 +743,15 @@ fn rng_failed() -> Error {
     Error::io("cannot get random bytes from the operating system")
 }
 
+/// Whether `cert` certifies `key` (of any kind sealmail reads).
+pub fn certificate_is_for(cert: &Certificate, key: &RecipientKey) -> bool {
+    let spki = cert.tbs_certificate().subject_public_key_info();
+    let theirs = RecipientKey::from_spki(spki)
+        .ok()
+        .and_then(|k| k.public_key_bits().ok());
+    theirs.is_some() && theirs == key.public_key_bits().ok()
+}
+
 /// Where a key passphrase comes from when a key file is encrypted.
 pub trait PassphraseSource {
     fn passphrase(&mut self, key_file: &str) -> Result<Zeroizing<String>>;
@@ -754,6 +795,35 @@ pub fn identities_from_bytes(
     source: &str,
     passphrase: &mut dyn PassphraseSource,
 ) -> Result<Vec<Identity>> {
+    let material = key_material_from_bytes(bytes, source, passphrase)?;
+    let mut identities = Vec::new();
+    for key in material.keys {
+        let mut identity = Identity::from_key(key, source)?;
+        for cert in &material.certs {
+            identity.add_certificate(cert);
+        }
+        identity.file_certificates = material.certs.clone();
+        identities.push(identity);
+    }
+    Ok(identities)
+}
+
+/// The private keys and certificates of one key file, before they are paired up.
+pub struct KeyMaterial {
+    pub keys: Vec<IdentityKey>,
+    /// Every certificate in the file (the keys' own and any chain), in file order.
+    pub certs: Vec<Certificate>,
+}
+
+/// Read every private key (at least one) and certificate of a key file: PKCS#8 (plain or
+/// PBES2-encrypted) or PKCS#1, PEM or DER, optionally with certificates in the same PEM; or a
+/// PKCS#12 file (DER, told apart by its content, whatever its name). The passphrase source is
+/// asked at most once, and only when the file holds something encrypted.
+pub fn key_material_from_bytes(
+    bytes: &[u8],
+    source: &str,
+    passphrase: &mut dyn PassphraseSource,
+) -> Result<KeyMaterial> {
     let refuse = |reason: &str| Error::config(format!("identity {source}: {reason}"));
     let mut cached: Option<Zeroizing<String>> = None;
     let mut ask = |cached: &mut Option<Zeroizing<String>>| -> Result<Zeroizing<String>> {
@@ -790,6 +860,13 @@ pub fn identities_from_bytes(
                 _ => {}
             }
         }
+    } else if pkcs12::is_pfx(bytes) {
+        let pass = ask(&mut cached)?;
+        let opened = pkcs12::open(bytes, &pass).map_err(|r| pkcs12_error(r, source))?;
+        for key in &opened.keys {
+            keys.push(key_from_pkcs8(key, source)?);
+        }
+        certs = opened.certs;
     } else if <pkcs8::PrivateKeyInfoRef as der::Decode>::from_der(bytes).is_ok() {
         keys.push(key_from_pkcs8(bytes, source)?);
     } else if <pkcs8::EncryptedPrivateKeyInfoRef as der::Decode>::from_der(bytes).is_ok() {
@@ -800,19 +877,33 @@ pub fn identities_from_bytes(
     }
     if keys.is_empty() {
         return Err(refuse(
-            "no private key found (PKCS#8 or PKCS#1, PEM or DER)",
+            "no private key found (PKCS#8 or PKCS#1, PEM or DER, or PKCS#12)",
         ));
     }
+    Ok(KeyMaterial { keys, certs })
+}
 
-    let mut identities = Vec::new();
-    for key in keys {
-        let mut identity = Identity::from_key(key, source)?;
-        for cert in &certs {
-            identity.add_certificate(cert);
+/// A PKCS#12 file that did not open. A passphrase its MAC rejects is 77 (EX_NOPERM: the
+/// passphrase, not the file, is at fault, and a script may ask again); anything else about the
+/// file is 78 like every other unusable key.
+fn pkcs12_error(refusal: pkcs12::Refusal, source: &str) -> Error {
+    use pkcs12::Refusal;
+    match refusal {
+        Refusal::WrongPassphrase => Error::no_permission(format!(
+            "wrong passphrase for {source}: the PKCS#12 file's integrity check fails with it"
+        ))
+        .with_hint("give the passphrase the file was exported with (--passphrase-file, --passphrase-fd or $SEALMAIL_PASSPHRASE)"),
+        Refusal::Malformed(reason) => {
+            Error::config(format!("identity {source}: malformed PKCS#12 file: {reason}"))
         }
-        identities.push(identity);
+        Refusal::Unsupported(what) => Error::config(format!(
+            "identity {source}: the PKCS#12 file uses {what}, which sealmail does not read"
+        ))
+        .with_hint("export it again with: openssl pkcs12 -export (default PBES2/AES-256 and SHA-256 MAC)"),
+        Refusal::TooCostly(what) => Error::config(format!(
+            "identity {source}: refusing the PKCS#12 file: {what}"
+        )),
     }
-    Ok(identities)
 }
 
 fn key_from_pkcs8(der: &[u8], source: &str) -> Result<IdentityKey> {
@@ -884,14 +975,20 @@ fn key_from_encrypted_pkcs8(der: &[u8], passphrase: &str, source: &str) -> Resul
     key_from_pkcs8(plain.as_bytes(), source)
 }
 
+/// A serial number's bytes in lower-case hex without leading zeros (nor the sign octet).
+pub(crate) fn serial_hex(serial: &[u8]) -> String {
+    let digits: String = serial.iter().map(|b| format!("{b:02x}")).collect();
+    match digits.trim_start_matches('0') {
+        "" => "0".to_string(),
+        trimmed => trimmed.to_string(),
+    }
+}
+
 /// Plain words for a RecipientIdentifier, for `inspect` and error messages.
 pub fn describe_recipient_id(rid: &RecipientIdentifier) -> String {
     match rid {
         RecipientIdentifier::IssuerAndSerialNumber(ias) => {
-            let serial = ias.serial_number.as_bytes();
-            let digits: String = serial.iter().map(|b| format!("{b:02x}")).collect();
-            let trimmed = digits.trim_start_matches('0');
-            let serial = if trimmed.is_empty() { "0" } else { trimmed };
+            let serial = serial_hex(ias.serial_number.as_bytes());
             format!("issuer {} serial 0x{serial}", ias.issuer)
         }
         RecipientIdentifier::SubjectKeyIdentifier(ski) => {

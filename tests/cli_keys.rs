@@ -218,7 +218,9 @@ fn addresses_are_found_in_every_keyring_location_case_insensitively() {
 }
 
 #[test]
-fn of_several_certificates_for_an_address_the_one_valid_longest_is_used() {
+fn of_several_trusted_certificates_for_an_address_the_one_valid_longest_is_used() {
+    // All three are from 2025-01-01 and trusted through the test CA; without --ca they are
+    // three untrusted keys for one address, which is refused (tests/keyring_trust.rs).
     let out = sm(
         &[
             "encrypt",
@@ -226,6 +228,8 @@ fn of_several_certificates_for_an_address_the_one_valid_longest_is_used() {
             "dave@example.org",
             "--keyring",
             s(&fixture("keys/keyring")),
+            "--ca",
+            s(&fixture("keys/ca.crt")),
         ],
         &message(),
     );

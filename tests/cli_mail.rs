@@ -238,11 +238,16 @@ Bcc: bob@example.org, Dan <dan@example.net>\nSubject: s\n\nhi\n";
 #[test]
 fn header_recipients_from_outside_the_keyring_is_fine_an_unknown_to_is_67() {
     let ring = keyring(&["alice", "bob"]);
+    let ca = fixture("keys/ca.crt");
+    // With their CA trusted, alice's certificate comes without a warning, and the unknown To
+    // is the first thing said.
     let base = [
         "encrypt",
         "--header-recipients",
         "--keyring",
         s(ring.path()),
+        "--ca",
+        s(&ca),
     ];
 
     let unknown_from =

@@ -43,6 +43,24 @@ pub fn describe_whom(info: &RecipientInfo) -> String {
     }
 }
 
+/// The identifiers of the keys one RecipientInfo is meant for (none for kinds sealmail does not
+/// read), for `inspect` to find them in the keyring.
+pub fn recipient_ids(info: &RecipientInfo) -> Vec<keys::RecipientIdentifier> {
+    match info {
+        RecipientInfo::Ktri(k) => vec![k.rid.clone()],
+        RecipientInfo::Kari(k) => k
+            .recipient_enc_keys
+            .iter()
+            .map(|rek| kari::recipient_id_of(&rek.rid))
+            .collect(),
+        RecipientInfo::Ori(ori) => match kemri::parse(ori) {
+            Ok(Some(k)) => vec![k.rid],
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
 /// Plain words for how one RecipientInfo carries the key, for `inspect`.
 pub fn describe_how(info: &RecipientInfo) -> String {
     match info {

@@ -5,7 +5,7 @@
 //! subjectAltName rfc822Name, keyUsage keyEncipherment, extendedKeyUsage emailProtection,
 //! subjectKeyIdentifier, basicConstraints CA:FALSE, signed with sha256WithRSAEncryption.
 
-use super::{parse, subject_key_identifier};
+use super::{IdentityKey, parse, subject_key_identifier};
 use crate::error::{Error, Result};
 use der::asn1::{Any, Ia5String, ObjectIdentifier, OctetString};
 use der::{Decode, Encode, EncodePem, Tag};
@@ -164,6 +164,15 @@ fn encrypt_failed() -> Error {
     Error::io(
         "cannot encrypt the private key with the passphrase (an encoding or random number step failed)",
     )
+}
+
+/// A private key of any kind as PKCS#8 PEM: encrypted as keygen encrypts it when a passphrase is
+/// given, plain otherwise (`import` stores keys this way).
+pub fn private_key_pem(key: &IdentityKey, passphrase: Option<&str>) -> Result<Zeroizing<String>> {
+    match passphrase {
+        Some(passphrase) => encrypted_pkcs8_der_pem(key.to_pkcs8_der()?.as_slice(), passphrase),
+        None => key.to_pkcs8_pem(),
+    }
 }
 
 /// The certificate's subject (CN=..., emailAddress=...) and its issuer: the subject itself for

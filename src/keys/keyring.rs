@@ -1,16 +1,25 @@
-//! The keyring: a directory of certificates found by the email addresses they name, and the
-//! default places sealmail looks for certificates and identities.
+//! The keyring: a directory of certificates found by the email addresses they name, the choice
+//! among several for one address, and the default places sealmail looks for certificates and
+//! identities.
 //!
 //! A keyring is a plain directory a user fills with `cp`; sealmail only reads it. One bad file
-//! must not make every address unusable, so malformed files become warnings, not errors.
+//! must not make every address unusable, so malformed files become warnings, not errors. Since
+//! anyone can drop a certificate into it, the choice is decided by trust ([`Keyring::lookup`]):
+//! the verdicts come from `keys::trust`, which this module asks and never second-guesses; it
+//! validates no paths itself.
 
-use super::{Recipient, RecipientKey, issuer_and_serial, parse};
+use super::trust::{Purpose, TrustStore, Verdict};
+use super::{
+    Recipient, RecipientIdentifier, RecipientKey, parse, recipient_from_certificate, serial_hex,
+};
 use crate::cms::Capabilities;
 use crate::error::{Error, Result};
+use sha1::Digest;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use x509_cert::Certificate;
+use x509_cert::ext::pkix::SubjectKeyIdentifier;
 
 /// The file names a keyring looks at (case-insensitive).
 const CERT_EXTENSIONS: [&str; 4] = ["pem", "crt", "cer", "der"];
@@ -21,20 +30,87 @@ pub struct Keyring {
     pub dir: PathBuf,
 }
 
+/// The certificate a keyring lookup chose for an address, and why.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub recipient: Recipient,
+    /// The file the certificate is in.
+    pub path: PathBuf,
+    pub certificate: Certificate,
+    /// How it stands with the trust store.
+    pub verdict: Verdict,
+    /// Which certificate was chosen and why, in one line (for `encrypt -v`).
+    pub explanation: String,
+    /// Files that could not be read, and the use of an untrusted certificate: one line each,
+    /// for stderr.
+    pub warnings: Vec<String>,
+}
+
+/// A usable certificate for the address, with its trust verdict.
+struct Candidate {
+    path: PathBuf,
+    cert: Certificate,
+    recipient: Recipient,
+    verdict: Verdict,
+    /// The key's bits: two certificates for one key are the same correspondent.
+    key: Vec<u8>,
+}
+
+impl Candidate {
+    fn not_before(&self) -> SystemTime {
+        self.cert
+            .tbs_certificate()
+            .validity()
+            .not_before
+            .to_system_time()
+    }
+
+    fn not_after(&self) -> SystemTime {
+        self.cert
+            .tbs_certificate()
+            .validity()
+            .not_after
+            .to_system_time()
+    }
+
+    /// "FILE (SUBJECT, serial 0x...)": which certificate, for people.
+    fn describe(&self) -> String {
+        describe_certificate_in(&self.path, &self.cert)
+    }
+}
+
+/// "FILE (SUBJECT, serial 0x...)".
+pub fn describe_certificate_in(path: &Path, cert: &Certificate) -> String {
+    let tbs = cert.tbs_certificate();
+    format!(
+        "{} ({}, serial 0x{})",
+        path.display(),
+        tbs.subject(),
+        serial_hex(tbs.serial_number().as_bytes())
+    )
+}
+
 impl Keyring {
     pub fn new(dir: impl Into<PathBuf>) -> Keyring {
         Keyring { dir: dir.into() }
     }
 
-    /// The certificate for `email`: every *.pem/*.crt/*.cer/*.der file is read, and certificates
-    /// whose subjectAltName rfc822Name or subject emailAddress equals `email` (ASCII
-    /// case-insensitively) are candidates. Of the usable ones the one valid longest (latest
-    /// notAfter) wins. Returns warnings for files that could not be read or parsed.
+    /// The certificate for `email`. Every *.pem/*.crt/*.cer/*.der file in the keyring and in
+    /// its `pinned/` folder is read; certificates whose subjectAltName rfc822Name or subject
+    /// emailAddress equals `email` (ASCII case-insensitively) and that are usable for
+    /// encryption now are candidates, each validated against `trust` (anchors and pinned
+    /// certificates; the keyring's CA certificates serve as intermediates).
+    ///
+    /// Trusted candidates win, and among them the newest (latest notBefore; then the one valid
+    /// longest). An untrusted one is used only when no trusted one exists, and with a warning;
+    /// untrusted candidates with different keys are refused (78) naming each, since sealmail
+    /// cannot tell which is the correspondent's: encrypting to an impostor's key is the attack
+    /// trust anchors are there to stop.
     ///
     /// Errors: no matching certificate, or a missing keyring directory, is 67; matching
     /// certificates that are all unusable (expired, wrong usage, weak key) is 78 naming the file
     /// and the reason, since that is what the user must fix.
-    pub fn lookup(&self, email: &str, now: SystemTime) -> Result<(Recipient, Vec<String>)> {
+    pub fn lookup(&self, email: &str, now: SystemTime, trust: &TrustStore) -> Result<Choice> {
         let email = email.trim();
         let dir = self.dir.display();
         let add_hint = format!(
@@ -56,10 +132,11 @@ impl Keyring {
             .filter(|path| has_cert_extension(path) && path.is_file())
             .collect();
         paths.sort();
+        paths.extend(certificate_files(&self.dir.join(PINNED)));
 
         let mut warnings = Vec::new();
-        let mut best: Option<(SystemTime, Recipient)> = None;
-        let mut unusable: Vec<(PathBuf, String)> = Vec::new();
+        let mut matching: Vec<(PathBuf, Certificate)> = Vec::new();
+        let mut authorities: Vec<Certificate> = Vec::new();
         for path in paths {
             let certs = match read_certificates(&path) {
                 Ok(certs) => certs,
@@ -75,30 +152,41 @@ impl Keyring {
                 let matches = parse::certificate_emails(&cert)
                     .iter()
                     .any(|addr| addr.trim().eq_ignore_ascii_case(email));
-                if !matches {
-                    continue;
-                }
-                match parse::check_recipient_certificate(&cert, now) {
-                    Ok(public_key) => {
-                        let not_after =
-                            cert.tbs_certificate().validity().not_after.to_system_time();
-                        if best.as_ref().is_none_or(|(t, _)| not_after > *t) {
-                            let recipient = Recipient {
-                                id: issuer_and_serial(&cert),
-                                key: RecipientKey::Rsa(public_key),
-                                source: format!("{email} ({})", path.display()),
-                                capabilities: Capabilities::from_certificate(&cert),
-                            };
-                            best = Some((not_after, recipient));
-                        }
+                if matches {
+                    // The same certificate twice (verify --import writes it to the keyring
+                    // and to pinned/) is one candidate.
+                    if !matching.iter().any(|(_, c)| *c == cert) {
+                        matching.push((path.clone(), cert));
                     }
-                    Err(reason) => unusable.push((path.clone(), reason)),
+                } else if parse::is_ca_certificate(&cert) && !authorities.contains(&cert) {
+                    authorities.push(cert);
                 }
             }
         }
 
-        if let Some((_, recipient)) = best {
-            return Ok((recipient, warnings));
+        let mut candidates = Vec::new();
+        let mut unusable: Vec<(PathBuf, String)> = Vec::new();
+        for (path, cert) in matching {
+            let source = format!("{email} ({})", path.display());
+            match recipient_from_certificate(&cert, &source, now) {
+                Ok(recipient) => {
+                    let verdict =
+                        trust.validate(&cert, &authorities, now, Purpose::EmailEncryption);
+                    let key = recipient.key.public_key_bits()?;
+                    candidates.push(Candidate {
+                        path,
+                        cert,
+                        recipient,
+                        verdict,
+                        key,
+                    });
+                }
+                Err(e) => unusable.push((path, unusable_reason(&e, &source))),
+            }
+        }
+
+        if !candidates.is_empty() {
+            return choose(email, candidates, warnings, &self.dir);
         }
         if let Some((path, reason)) = unusable.first() {
             let others = match unusable.len() {
@@ -116,6 +204,166 @@ impl Keyring {
                 .with_hint(add_hint),
         )
     }
+}
+
+/// The keyring's folder of pinned certificates (trusted as they are).
+pub const PINNED: &str = "pinned";
+
+/// Trusted first; then the newest (latest notBefore), then the one valid longest, then by file
+/// name so that the choice never depends on the order a directory lists its files in.
+fn choose(
+    email: &str,
+    mut candidates: Vec<Candidate>,
+    mut warnings: Vec<String>,
+    dir: &Path,
+) -> Result<Choice> {
+    candidates.sort_by(|a, b| {
+        b.verdict
+            .is_trusted()
+            .cmp(&a.verdict.is_trusted())
+            .then(b.not_before().cmp(&a.not_before()))
+            .then(b.not_after().cmp(&a.not_after()))
+            .then(a.path.cmp(&b.path))
+    });
+    let trusted = candidates.iter().filter(|c| c.verdict.is_trusted()).count();
+    let untrusted = candidates.len() - trusted;
+    if trusted == 0 {
+        let mut keys: Vec<&Candidate> = Vec::new();
+        for candidate in &candidates {
+            if !keys.iter().any(|k| k.key == candidate.key) {
+                keys.push(candidate);
+            }
+        }
+        if keys.len() > 1 {
+            let listed: Vec<String> = keys.iter().map(|c| c.describe()).collect();
+            return Err(Error::config(format!(
+                "{} untrusted certificates with different keys for {email}, and none is trusted: {}",
+                keys.len(),
+                listed.join("; ")
+            ))
+            .with_hint(format!(
+                "sealmail cannot tell which is {email}'s: give the issuing CA with --ca, pin the \
+                 right one (copy it into {}), or remove the other",
+                dir.join(PINNED).display()
+            )));
+        }
+    }
+    let mut rest = candidates.into_iter();
+    let Some(chosen) = rest.next() else {
+        return Err(Error::no_user(format!("no certificate for {email}")));
+    };
+    let passed_over: Vec<String> = rest
+        .filter(|c| !c.verdict.is_trusted() && chosen.verdict.is_trusted())
+        .map(|c| format!("{} ({})", c.describe(), c.verdict.describe()))
+        .collect();
+    let mut explanation = format!(
+        "{email}: {}; {}",
+        chosen.describe(),
+        chosen.verdict.describe()
+    );
+    if trusted > 0 {
+        explanation.push_str(&match trusted {
+            1 => "; the only trusted certificate for the address".to_string(),
+            n => format!("; the newest of {n} trusted certificates"),
+        });
+        if !passed_over.is_empty() {
+            explanation.push_str(&format!(
+                "; passed over {untrusted} untrusted: {}",
+                passed_over.join("; ")
+            ));
+        }
+    } else {
+        explanation
+            .push_str("; no trusted certificate for the address, so the untrusted one is used");
+        warnings.push(format!(
+            "using an untrusted certificate for {email}: {} ({}); give its CA with --ca or pin \
+             it (copy it into {}) to trust it",
+            chosen.describe(),
+            chosen.verdict.describe(),
+            dir.join(PINNED).display()
+        ));
+    }
+    Ok(Choice {
+        recipient: chosen.recipient,
+        path: chosen.path,
+        certificate: chosen.cert,
+        verdict: chosen.verdict,
+        explanation,
+        warnings,
+    })
+}
+
+/// The reason part of a refused certificate's message ("recipient SOURCE: REASON").
+fn unusable_reason(error: &Error, source: &str) -> String {
+    let message = error.message();
+    message
+        .strip_prefix(&format!("recipient {source}: "))
+        .unwrap_or(message)
+        .to_string()
+}
+
+/// The certificate files in `dir` (sorted); none when it does not exist.
+fn certificate_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| has_cert_extension(path) && path.is_file())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Every certificate in the keyring (and its `pinned/` folder) that `rid` names — by issuer and
+/// serial number, or by subject key identifier (the certificate's extension, or the SHA-1 of its
+/// key) — with its file: what `inspect` names a message's recipients by.
+pub fn find_by_recipient_id(dir: &Path, rid: &RecipientIdentifier) -> Vec<(PathBuf, Certificate)> {
+    let mut found: Vec<(PathBuf, Certificate)> = Vec::new();
+    let mut paths = certificate_files(dir);
+    paths.extend(certificate_files(&dir.join(PINNED)));
+    for path in paths {
+        for cert in read_certificates(&path).unwrap_or_default() {
+            if names(rid, &cert) && !found.iter().any(|(_, c)| *c == cert) {
+                found.push((path.clone(), cert));
+            }
+        }
+    }
+    found
+}
+
+fn names(rid: &RecipientIdentifier, cert: &Certificate) -> bool {
+    let tbs = cert.tbs_certificate();
+    match rid {
+        RecipientIdentifier::IssuerAndSerialNumber(ias) => {
+            *tbs.issuer() == ias.issuer && *tbs.serial_number() == ias.serial_number
+        }
+        RecipientIdentifier::SubjectKeyIdentifier(ski) => {
+            let extension = tbs.get_extension::<SubjectKeyIdentifier>();
+            if matches!(extension, Ok(Some((_, theirs))) if theirs == *ski) {
+                return true;
+            }
+            RecipientKey::from_spki(tbs.subject_public_key_info())
+                .ok()
+                .and_then(|key| key.public_key_bits().ok())
+                .is_some_and(|bits| sha1::Sha1::digest(bits).as_slice() == ski.0.as_bytes())
+        }
+    }
+}
+
+/// Every CA certificate in the keyring: intermediates for path validation.
+pub fn authorities(dir: &Path) -> Vec<Certificate> {
+    let mut paths = certificate_files(dir);
+    paths.extend(certificate_files(&dir.join(PINNED)));
+    let mut found = Vec::new();
+    for path in paths {
+        for cert in read_certificates(&path).unwrap_or_default() {
+            if parse::is_ca_certificate(&cert) && !found.contains(&cert) {
+                found.push(cert);
+            }
+        }
+    }
+    found
 }
 
 /// What the keyring records of what `address` reads: the file `KEYRING/ADDRESS.caps` (address
@@ -194,6 +442,12 @@ pub fn keyring_dir_from_env(env: &dyn Fn(&str) -> Option<OsString>) -> Option<Pa
         return Some(PathBuf::from(dir));
     }
     config_dir(env).map(|dir| dir.join("certs"))
+}
+
+/// The keys directory `import` fills and `decrypt` reads without `-i`:
+/// `$XDG_CONFIG_HOME/sealmail/keys`, else `~/.config/sealmail/keys`.
+pub fn default_keys_dir() -> Option<PathBuf> {
+    config_dir(&|name| std::env::var_os(name)).map(|dir| dir.join("keys"))
 }
 
 /// The default identities: the paths in `$SEALMAIL_IDENTITY` (several separated like `$PATH`),
