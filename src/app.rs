@@ -844,7 +844,7 @@ fn run_keygen_modern(kind: keys::ModernKind, request: &KeygenRequest) -> Result<
     if request.p12 {
         // A mail client imports a PKCS#12 file for its certificate, and these keys have none.
         return Err(Error::usage(format!(
-            "keygen --p12 writes an RSA key with its certificate, not a {} key",
+            "keygen --p12 writes an RSA key with its certificate; {} keys have no certificate of their own",
             kind.name()
         ))
         .with_hint(
