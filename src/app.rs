@@ -527,16 +527,25 @@ fn load_identity(path: &Path, passphrases: &mut Passphrases) -> Result<Vec<Ident
 /// matched to a bare key.
 fn candidate_certificates(key_path: &Path) -> Vec<x509_cert::Certificate> {
     let mut files = Vec::new();
-    let mut stems = vec![key_path.with_extension("")];
-    if let (Some(dir), Some(name)) = (key_path.parent(), key_path.file_name()) {
-        let name = name.to_string_lossy();
-        if let Some((first, _)) = name.split_once('.') {
-            stems.push(dir.join(first));
-        }
-    }
-    for stem in &stems {
-        for ext in ["crt", "cer", "pem"] {
-            let candidate = stem.with_extension(ext);
+    // The name cut at its first dot; `with_extension` would cut `alice@example.org` at its last.
+    let first_dot = key_path
+        .parent()
+        .zip(key_path.file_name())
+        .and_then(|(dir, name)| {
+            let name = name.to_string_lossy();
+            name.split_once('.').map(|(first, _)| dir.join(first))
+        });
+    for ext in ["crt", "cer", "pem"] {
+        let beside = [
+            Some(key_path.with_extension(ext)),
+            first_dot.as_ref().map(|stem| {
+                let mut name = stem.clone().into_os_string();
+                name.push(".");
+                name.push(ext);
+                PathBuf::from(name)
+            }),
+        ];
+        for candidate in beside.into_iter().flatten() {
             if candidate != key_path && !files.contains(&candidate) {
                 files.push(candidate);
             }
