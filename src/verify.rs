@@ -49,7 +49,70 @@ pub fn verify(
 ) -> Result<Verified> {
     let header_section = message::read_header_section(&mut input)?;
     let eol = message::line_ending_of(&header_section);
-    let kind = signed_kind(&header_section)?;
+    let from = from_addresses(&header_section);
+    let checked = check(plan, &header_section, input, &from)?;
+    if !checked.verified.verdict.is_trusted() && !plan.allow_untrusted {
+        return Err(untrusted(&checked.verified));
+    }
+    let (mut entity, verified) = checked.into_entity()?;
+    let inner = message::read_header_section(&mut entity)?;
+    let outer = message::is_whole_message(&header_section).then_some(&header_section[..]);
+    let restored = message::restore(outer, &inner, eol)?;
+    out.write_all(&restored.header_section)?;
+    copy_body(&mut entity, eol, out)?;
+    out.flush()?;
+    Ok(verified)
+}
+
+/// The error for a valid signature by a signer who is not trusted (77).
+pub fn untrusted(verified: &Verified) -> Error {
+    let reason = match &verified.verdict {
+        Verdict::Untrusted { reason } => reason.clone(),
+        Verdict::Trusted { .. } => String::new(),
+    };
+    Error::no_permission(format!(
+        "the signature by {} is valid but not trusted: {reason}",
+        trust::describe_certificate(&verified.signature.signer)
+    ))
+    .with_hint("add the issuer's certificate with --ca FILE, or see the content anyway with --allow-untrusted")
+}
+
+/// Whether an entity whose header section is `header_section` is signed (multipart/signed, or
+/// application/pkcs7-mime that is not enveloped): what `decrypt` asks of the content it
+/// decrypted.
+pub fn is_signed(header_section: &[u8]) -> bool {
+    signed_kind(header_section).is_ok()
+}
+
+/// A signature that checked out, with the signed entity waiting in its spool.
+pub struct Checked {
+    pub verified: Verified,
+    spool: tempfile::SpooledTempFile,
+}
+
+impl Checked {
+    /// The signed entity (canonical, CRLF line ends), read back from the spool.
+    pub fn into_entity(mut self) -> Result<(impl BufRead, Verified)> {
+        self.spool.seek(SeekFrom::Start(0))?;
+        Ok((
+            std::io::BufReader::with_capacity(LINE_PIECE, self.spool),
+            self.verified,
+        ))
+    }
+}
+
+/// Check the signature of a signed entity or message whose header section (already read) is
+/// `header_section` and whose rest is `input`: the signed content goes to a spool as it is
+/// hashed, and nothing of it is handed out before the signature is checked. Invalid: 65. The
+/// trust verdict is in the result (`from`: the message's From addresses, which the certificate
+/// must name); what to do about an untrusted signer is the caller's choice.
+pub fn check(
+    plan: &VerifyPlan,
+    header_section: &[u8],
+    mut input: Box<dyn BufRead + '_>,
+    from: &[String],
+) -> Result<Checked> {
+    let kind = signed_kind(header_section)?;
     let mut spool = tempfile::SpooledTempFile::new(SPOOL_MEMORY);
     let signature = match kind {
         SignedKind::Detached { boundary, micalg } => {
@@ -57,43 +120,24 @@ pub fn verify(
         }
         SignedKind::Opaque => {
             let whole: Box<dyn BufRead + '_> = Box::new(std::io::BufReader::new(
-                std::io::Cursor::new(header_section.clone()).chain(input),
+                std::io::Cursor::new(header_section.to_vec()).chain(input),
             ));
             opaque(whole, &mut spool)?
         }
     };
-
-    let from = from_addresses(&header_section);
-    let verdict = trust_verdict(plan, &signature, &from);
+    let verdict = trust_verdict(plan, &signature, from);
     let mut report = vec![format!(
         "signed by {}",
         trust::describe_signer(&signature.signer)
     )];
     report.push(verdict.describe());
-    if !verdict.is_trusted() && !plan.allow_untrusted {
-        let reason = match &verdict {
-            Verdict::Untrusted { reason } => reason.clone(),
-            Verdict::Trusted { .. } => String::new(),
-        };
-        return Err(Error::no_permission(format!(
-            "the signature by {} is valid but not trusted: {reason}",
-            trust::describe_certificate(&signature.signer)
-        ))
-        .with_hint("add the issuer's certificate with --ca FILE, or see the content anyway with --allow-untrusted"));
-    }
-
-    spool.seek(SeekFrom::Start(0))?;
-    let mut entity = std::io::BufReader::new(spool);
-    let inner = message::read_header_section(&mut entity)?;
-    let outer = message::is_whole_message(&header_section).then_some(&header_section[..]);
-    let restored = message::restore(outer, &inner, eol)?;
-    out.write_all(&restored.header_section)?;
-    copy_body(&mut entity, eol, out)?;
-    out.flush()?;
-    Ok(Verified {
-        signature,
-        verdict,
-        report,
+    Ok(Checked {
+        verified: Verified {
+            signature,
+            verdict,
+            report,
+        },
+        spool,
     })
 }
 
@@ -151,7 +195,7 @@ fn signed_kind(header_section: &[u8]) -> Result<SignedKind> {
 }
 
 /// The From addresses of a whole message (none for a bare entity).
-fn from_addresses(header_section: &[u8]) -> Vec<String> {
+pub fn from_addresses(header_section: &[u8]) -> Vec<String> {
     let Some(parsed) = mail_parser::MessageParser::new().parse_headers(header_section) else {
         return Vec::new();
     };
