@@ -77,11 +77,26 @@ pub fn untrusted(verified: &Verified) -> Error {
     .with_hint("add the issuer's certificate with --ca FILE, or see the content anyway with --allow-untrusted")
 }
 
-/// Whether an entity whose header section is `header_section` is signed (multipart/signed, or
-/// application/pkcs7-mime that is not enveloped): what `decrypt` asks of the content it
-/// decrypted.
+/// Whether an entity whose header section is `header_section` says it is signed
+/// (multipart/signed, or application/pkcs7-mime with smime-type=signed-data): what `decrypt`
+/// asks of the content it decrypted. Stricter than `verify`, which is told the input is signed:
+/// a pkcs7-mime part without smime-type inside an encryption is passed on as it is.
 pub fn is_signed(header_section: &[u8]) -> bool {
-    signed_kind(header_section).is_ok()
+    use mail_parser::MimeHeaders;
+    let Some(parsed) = mail_parser::MessageParser::new().parse_headers(header_section) else {
+        return false;
+    };
+    let Some(ct) = parsed.content_type() else {
+        return false;
+    };
+    let subtype = ct.subtype().unwrap_or_default().to_ascii_lowercase();
+    match (ct.ctype().to_ascii_lowercase().as_str(), subtype.as_str()) {
+        ("multipart", "signed") => true,
+        ("application", "pkcs7-mime" | "x-pkcs7-mime") => ct
+            .attribute("smime-type")
+            .is_some_and(|t| t.eq_ignore_ascii_case("signed-data")),
+        _ => false,
+    }
 }
 
 /// A signature that checked out, with the signed entity waiting in its spool.
@@ -554,4 +569,31 @@ pub fn import(keyring: &std::path::Path, signature: &ValidSignature) -> Result<V
         }
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_signed;
+
+    #[test]
+    fn decrypt_takes_only_what_says_it_is_signed_for_a_signature() {
+        assert!(is_signed(
+            b"Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=b\r\n\r\n"
+        ));
+        assert!(is_signed(
+            b"Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\r\n\r\n"
+        ));
+        assert!(is_signed(
+            b"Content-Type: application/x-pkcs7-mime; smime-type=Signed-Data\r\n\r\n"
+        ));
+        for not in [
+            &b"Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\n"[..],
+            b"Content-Type: application/pkcs7-mime\r\n\r\n",
+            b"Content-Type: text/plain\r\n\r\n",
+            b"Subject: no content type\r\n\r\n",
+            b"\x00\x01 not a header",
+        ] {
+            assert!(!is_signed(not), "{}", String::from_utf8_lossy(not));
+        }
+    }
 }
