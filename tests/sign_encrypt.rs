@@ -464,3 +464,52 @@ fn a_large_body_streams_through_sign_and_encrypt() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(out.stdout == message, "the body comes back byte for byte");
 }
+
+#[test]
+fn a_large_message_whose_inner_signature_fails_at_its_end_releases_nothing() {
+    if !have_openssl() {
+        return;
+    }
+    let pki = Pki::new();
+    // Larger than stdout's 8 MiB hold: the check must come before the output, not the hold.
+    let mut entity = b"Content-Type: text/plain\r\n\r\n".to_vec();
+    while entity.len() < 10 << 20 {
+        entity.extend_from_slice(b"The quick brown fox jumps over the lazy dog.\r\n");
+    }
+    entity.extend_from_slice(b"Pay 10 euros.\r\n");
+    std::fs::write(pki.path("entity.txt"), &entity).unwrap();
+    pki.openssl(&[
+        "cms",
+        "-sign",
+        "-binary",
+        "-in",
+        "entity.txt",
+        "-signer",
+        "alice.crt",
+        "-inkey",
+        "alice.key",
+        "-out",
+        "signed.eml",
+    ]);
+    let mut signed = std::fs::read(pki.path("signed.eml")).unwrap();
+    let at = signed
+        .windows(13)
+        .rposition(|w| w == b"Pay 10 euros.")
+        .expect("the last line");
+    signed[at + 4] = b'9';
+    std::fs::write(pki.path("forged.eml"), &signed).unwrap();
+    let bob_crt = fixture("keys/bob.crt").display().to_string();
+    pki.openssl(&[
+        "cms",
+        "-encrypt",
+        "-aes-256-gcm",
+        "-in",
+        "forged.eml",
+        "-out",
+        "sealed.eml",
+        &bob_crt,
+    ]);
+    let sealed = std::fs::read(pki.path("sealed.eml")).unwrap();
+    let out = pki.decrypt(&["--ca", &pki.arg("root.crt")], &sealed);
+    assert_fails(&out, 65, "changed after signing");
+}
