@@ -1049,9 +1049,12 @@ fn load_signing_key(key: &SignKey, input_path: Option<&Path>) -> Result<SigningK
         .next()
         .ok_or_else(|| Error::config("no private key to sign with"))?;
     let source = key.identity.display().to_string();
-    if identity.public_key().is_none() {
-        return Err(Error::config(format!(
-            "the key in {source} cannot sign: sealmail signs with RSA keys only"
+    if !keys::signature::can_sign(&identity) {
+        return Err(keys::signature::cannot_sign(&identity));
+    }
+    if key.pss && identity.public_key().is_none() {
+        return Err(Error::usage(format!(
+            "--pss is for RSA keys, and the key in {source} is not one"
         )));
     }
     let mut candidates = match &key.cert {
@@ -1070,7 +1073,7 @@ fn load_signing_key(key: &SignKey, input_path: Option<&Path>) -> Result<SigningK
         .position(|cert| identity.add_certificate(cert))
         .ok_or_else(|| {
             Error::config(format!("no certificate for the key in {source}"))
-                .with_hint("give the key's certificate with --cert FILE (RSA keys only for now)")
+                .with_hint("give the key's certificate with --cert FILE")
         })?;
     let certificate = candidates.remove(position);
     let mut chain = candidates;

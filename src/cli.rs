@@ -221,7 +221,7 @@ pub struct EncryptArgs {
     #[arg(long, requires = "sign_identity")]
     pub sign: bool,
 
-    /// With --sign: the signing key (RSA; PKCS#8 or PKCS#1, optionally with its certificate)
+    /// With --sign: the signing key (RSA or P-256, optionally with its certificate)
     #[arg(
         short = 'i',
         long = "identity",
@@ -318,7 +318,8 @@ pub struct SignArgs {
     /// The message: a file, or - / absent for stdin
     pub input: Option<PathBuf>,
 
-    /// The signing key (RSA; PKCS#8 or PKCS#1, PEM or DER, optionally with its certificate)
+    /// The signing key (RSA or P-256; PKCS#8, PKCS#1 or SEC1, PEM or DER, optionally with its
+    /// certificate)
     #[arg(short = 'i', long = "identity", value_name = "FILE")]
     pub identity: PathBuf,
 

@@ -104,6 +104,59 @@ impl Pki {
         pki
     }
 
+    /// An EC signer NAME on `curve` (P-256, P-384), its certificate from the same root:
+    /// NAME.key, NAME.crt, for NAME@example.org.
+    pub fn add_ec_signer(&self, name: &str, curve: &str) {
+        let key = format!("{name}.key");
+        let csr = format!("{name}.csr");
+        let ext = format!("{name}.ext");
+        let crt = format!("{name}.crt");
+        self.openssl(&[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            &format!("ec_paramgen_curve:{curve}"),
+            "-out",
+            &key,
+        ]);
+        self.openssl(&[
+            "req",
+            "-new",
+            "-key",
+            &key,
+            "-subj",
+            &format!("/CN={name}"),
+            "-config",
+            "/dev/null",
+            "-out",
+            &csr,
+        ]);
+        std::fs::write(
+            self.path(&ext),
+            format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyAgreement\nextendedKeyUsage=emailProtection\nsubjectAltName=email:{name}@example.org\n"),
+        )
+        .unwrap();
+        self.openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "root.crt",
+            "-CAkey",
+            "root.key",
+            "-set_serial",
+            "9",
+            "-days",
+            "365",
+            "-extfile",
+            &ext,
+            "-out",
+            &crt,
+        ]);
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
