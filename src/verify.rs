@@ -16,6 +16,7 @@ use crate::message::{self, LineEnding};
 use crate::smime::{self, InForm};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::time::SystemTime;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Content held in memory before the spool moves to a temporary file.
 const SPOOL_MEMORY: usize = 8 << 20;
@@ -102,17 +103,14 @@ pub fn is_signed(header_section: &[u8]) -> bool {
 /// A signature that checked out, with the signed entity waiting in its spool.
 pub struct Checked {
     pub verified: Verified,
-    spool: tempfile::SpooledTempFile,
+    spool: Spool,
 }
 
 impl Checked {
     /// The signed entity (canonical, CRLF line ends), read back from the spool.
     pub fn into_entity(mut self) -> Result<(impl BufRead, Verified)> {
-        self.spool.seek(SeekFrom::Start(0))?;
-        Ok((
-            std::io::BufReader::with_capacity(LINE_PIECE, self.spool),
-            self.verified,
-        ))
+        self.spool.rewind()?;
+        Ok((self.spool, self.verified))
     }
 }
 
@@ -128,7 +126,7 @@ pub fn check(
     from: &[String],
 ) -> Result<Checked> {
     let kind = signed_kind(header_section)?;
-    let mut spool = tempfile::SpooledTempFile::new(SPOOL_MEMORY);
+    let mut spool = Spool::default();
     let signature = match kind {
         SignedKind::Detached { boundary, micalg } => {
             detached(&mut input, &boundary, micalg, &mut spool)?
@@ -280,6 +278,98 @@ fn copy_body(entity: &mut dyn BufRead, eol: LineEnding, out: &mut dyn Write) -> 
     Ok(())
 }
 
+/// The signed content until its signature is checked: in memory up to [`SPOOL_MEMORY`], then in
+/// an anonymous temporary file. It may be decrypted plaintext (`decrypt` of signed-then-encrypted
+/// mail), so the memory is allocated once at its limit (growing would leave copies behind) and
+/// wiped when dropped, as is the buffer the file is read back through.
+#[derive(Default)]
+struct Spool {
+    memory: Zeroizing<Vec<u8>>,
+    file: Option<std::fs::File>,
+    /// Reading: the position in `memory`, or in `buf` (the file's bytes read so far).
+    pos: usize,
+    buf: Zeroizing<Vec<u8>>,
+    buf_len: usize,
+}
+
+impl Spool {
+    /// Back to the start, for reading.
+    fn rewind(&mut self) -> std::io::Result<()> {
+        self.pos = 0;
+        self.buf_len = 0;
+        if let Some(file) = &mut self.file {
+            file.seek(SeekFrom::Start(0))?;
+        }
+        Ok(())
+    }
+
+    /// To the end, for writing on after a read.
+    fn to_end(&mut self) -> std::io::Result<()> {
+        if let Some(file) = &mut self.file {
+            file.seek(SeekFrom::End(0))?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for Spool {
+    /// Appends (writing always goes to the end).
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if let Some(file) = &mut self.file {
+            file.write_all(data)?;
+        } else if self.memory.len() + data.len() <= SPOOL_MEMORY {
+            if self.memory.capacity() == 0 {
+                self.memory.reserve_exact(SPOOL_MEMORY);
+            }
+            self.memory.extend_from_slice(data);
+        } else {
+            // Anonymous: unlinked at creation, so it disappears on every exit path.
+            let mut file = tempfile::tempfile()?;
+            file.write_all(&self.memory)?;
+            file.write_all(data)?;
+            self.memory.zeroize();
+            self.file = Some(file);
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl BufRead for Spool {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        let Some(file) = &mut self.file else {
+            return Ok(self.memory.get(self.pos..).unwrap_or_default());
+        };
+        if self.pos >= self.buf_len {
+            if self.buf.is_empty() {
+                self.buf.resize(LINE_PIECE, 0);
+            }
+            self.buf_len = file.read(&mut self.buf)?;
+            self.pos = 0;
+        }
+        Ok(self.buf.get(self.pos..self.buf_len).unwrap_or_default())
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos += amt;
+    }
+}
+
+impl Read for Spool {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out.get_mut(..n)
+            .unwrap_or_default()
+            .copy_from_slice(available.get(..n).unwrap_or_default());
+        self.consume(n);
+        Ok(n)
+    }
+}
+
 /// The running digests of the content and the spool it goes to.
 struct Digesting<'a> {
     hashers: Vec<(Hash, Hasher)>,
@@ -315,7 +405,7 @@ impl<'a> Digesting<'a> {
 fn complete_digests(
     parts: &signed::SignedParts,
     mut digests: Vec<(Hash, Vec<u8>)>,
-    spool: &mut tempfile::SpooledTempFile,
+    spool: &mut Spool,
 ) -> Result<Vec<(Hash, Vec<u8>)>> {
     for info in &parts.signer_infos {
         let Ok(hash) = Hash::from_oid(info.digest_alg.oid) else {
@@ -324,7 +414,7 @@ fn complete_digests(
         if digests.iter().any(|(h, _)| *h == hash) {
             continue;
         }
-        spool.seek(SeekFrom::Start(0))?;
+        spool.rewind()?;
         let mut hasher = Hasher::new(hash);
         let mut buf = vec![0u8; LINE_PIECE];
         loop {
@@ -335,7 +425,7 @@ fn complete_digests(
             hasher.update(buf.get(..n).unwrap_or_default());
         }
         digests.push((hash, hasher.finish()));
-        spool.seek(SeekFrom::End(0))?;
+        spool.to_end()?;
     }
     Ok(digests)
 }
@@ -347,7 +437,7 @@ fn detached(
     input: &mut dyn BufRead,
     boundary: &str,
     micalg: Option<Hash>,
-    spool: &mut tempfile::SpooledTempFile,
+    spool: &mut Spool,
 ) -> Result<ValidSignature> {
     let not_signed =
         |what: &str| Error::data(format!("malformed multipart/signed message: {what}"));
@@ -418,10 +508,7 @@ fn detached(
 
 /// application/pkcs7-mime signed-data: the entity is inside the CMS, hashed and spooled as it
 /// is decoded.
-fn opaque(
-    input: Box<dyn BufRead + '_>,
-    spool: &mut tempfile::SpooledTempFile,
-) -> Result<ValidSignature> {
+fn opaque(input: Box<dyn BufRead + '_>, spool: &mut Spool) -> Result<ValidSignature> {
     let opened = smime::open_envelope(input, InForm::Smime)?;
     let mut reader = SignedReader::open(opened.cms)?;
     if !reader.has_content() {
@@ -573,7 +660,28 @@ pub fn import(keyring: &std::path::Path, signature: &ValidSignature) -> Result<V
 
 #[cfg(test)]
 mod tests {
-    use super::is_signed;
+    use super::{SPOOL_MEMORY, Spool, is_signed};
+    use std::io::{Read, Write};
+
+    /// Content that stays in memory and content that moves to the file part-way come back
+    /// whole, read as often as the digests need.
+    #[test]
+    fn the_spool_gives_back_what_went_in_on_either_side_of_its_memory_limit() {
+        for len in [0, 1000, SPOOL_MEMORY, SPOOL_MEMORY + 70_001] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let mut spool = Spool::default();
+            for piece in data.chunks(65_537) {
+                spool.write_all(piece).unwrap();
+            }
+            assert_eq!(spool.file.is_some(), len > SPOOL_MEMORY, "{len}");
+            for _ in 0..2 {
+                spool.rewind().unwrap();
+                let mut back = Vec::new();
+                spool.read_to_end(&mut back).unwrap();
+                assert!(back == data, "{len}");
+            }
+        }
+    }
 
     #[test]
     fn decrypt_takes_only_what_says_it_is_signed_for_a_signature() {
