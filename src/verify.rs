@@ -304,7 +304,7 @@ impl Spool {
     }
 
     /// To the end, for writing on after a read.
-    fn to_end(&mut self) -> std::io::Result<()> {
+    fn seek_to_end(&mut self) -> std::io::Result<()> {
         if let Some(file) = &mut self.file {
             file.seek(SeekFrom::End(0))?;
         }
@@ -425,7 +425,7 @@ fn complete_digests(
             hasher.update(buf.get(..n).unwrap_or_default());
         }
         digests.push((hash, hasher.finish()));
-        spool.to_end()?;
+        spool.seek_to_end()?;
     }
     Ok(digests)
 }
