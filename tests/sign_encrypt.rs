@@ -513,3 +513,49 @@ fn a_large_message_whose_inner_signature_fails_at_its_end_releases_nothing() {
     let out = pki.decrypt(&["--ca", &pki.arg("root.crt")], &sealed);
     assert_fails(&out, 65, "changed after signing");
 }
+
+#[test]
+fn decrypt_import_into_a_keyring_that_cannot_be_written_is_73_with_nothing_out() {
+    if !have_openssl() {
+        return;
+    }
+    let pki = Pki::new();
+    let sealed = pki.sign_and_encrypt(&[], MESSAGE);
+    // A file where the keyring's pinned/ folder would go.
+    let keyring = pki.path("keyring");
+    std::fs::create_dir(&keyring).unwrap();
+    std::fs::write(keyring.join("pinned"), b"not a folder").unwrap();
+    let out = pki.decrypt(
+        &[
+            "--import",
+            "--keyring",
+            &keyring.display().to_string(),
+            "--ca",
+            &pki.arg("root.crt"),
+        ],
+        &sealed,
+    );
+    assert_eq!(out.status.code(), Some(73), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr(&out).contains("sealmail: error: cannot create"),
+        "{}",
+        stderr(&out)
+    );
+
+    // An unsigned message has no signer to import: a warning, and the message.
+    let mut cmd = sealmail();
+    cmd.args(["encrypt", "-r"]).arg(fixture("keys/bob.crt"));
+    let unsigned = run(cmd, MESSAGE);
+    let out = pki.decrypt(
+        &["--import", "--keyring", &keyring.display().to_string()],
+        &unsigned.stdout,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout, MESSAGE);
+    assert!(
+        stderr(&out).contains("there is no signer to import"),
+        "{}",
+        stderr(&out)
+    );
+}
