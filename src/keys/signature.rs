@@ -373,7 +373,8 @@ pub enum RsaPadding {
 /// Sign `message` with `identity`'s key and SHA-256. Returns the SignerInfo
 /// signatureAlgorithm to name it by and the signature. PKCS#1 v1.5 is named `rsaEncryption`,
 /// as openssl and most mail clients write it (RFC 5754 §3.2 allows both that and
-/// sha256WithRSAEncryption); PSS is named with its parameters (RFC 4056).
+/// sha256WithRSAEncryption); PSS is named with its parameters (RFC 4056); a P-256 key signs
+/// ECDSA, named ecdsa-with-SHA256.
 pub fn sign(
     identity: &super::Identity,
     padding: RsaPadding,
