@@ -16,7 +16,7 @@ use crate::message::{self, LineEnding};
 use crate::smime::{self, InForm};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::time::SystemTime;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// Content held in memory before the spool moves to a temporary file.
 const SPOOL_MEMORY: usize = 8 << 20;
@@ -327,7 +327,8 @@ impl Write for Spool {
             let mut file = tempfile::tempfile()?;
             file.write_all(&self.memory)?;
             file.write_all(data)?;
-            self.memory.zeroize();
+            // Wiped as it is dropped, and freed: the file holds it all now.
+            self.memory = Zeroizing::default();
             self.file = Some(file);
         }
         Ok(data.len())
