@@ -1,7 +1,9 @@
 //! Decryption, top to bottom: open the S/MIME (or PEM, or DER) envelope, read the CMS head,
 //! unwrap the session key with an identity, verify the tag over the whole ciphertext FIRST while
 //! spooling the ciphertext aside, and only then decrypt it and put the message back together.
-//! Plaintext whose tag did not verify never reaches the output.
+//! Plaintext whose tag did not verify never reaches the output. Content that is itself signed
+//! (signed, then encrypted: `encrypt --sign`, Thunderbird, Outlook) has its signature checked by
+//! `verify` before any of it is written ([`decrypt_verified`]).
 //!
 //! Also `inspect`: the same envelope reading without any key.
 //!
