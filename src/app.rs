@@ -144,6 +144,18 @@ fn warn(message: &str) {
 fn run_encrypt(request: EncryptRequest) -> Result<()> {
     let now = SystemTime::now();
     let input_path = named(&request.input);
+    if let Some(key) = &request.sign
+        && key.passphrase == PassphraseFrom::Fd(0)
+        && request
+            .recipients_files
+            .iter()
+            .any(|f| f.as_os_str() == "-")
+    {
+        return Err(
+            Error::usage("stdin cannot carry both the recipients list and the passphrase")
+                .with_hint("give the list as a file, or the passphrase with --passphrase-file"),
+        );
+    }
     // The signing key first: its passphrase may be asked for, before any output.
     let signing = match &request.sign {
         Some(key) => Some(load_signing_key(key, input_path)?),

@@ -397,6 +397,22 @@ fn the_signing_key_may_be_passphrase_protected() {
         .args(["--passphrase-fd", "0", "-r"])
         .arg(fixture("keys/bob.crt"));
     assert_fails(&run(cmd, MESSAGE), 64, "stdin cannot carry both");
+
+    // ... or with the recipients list on stdin.
+    std::fs::write(pki.path("message.eml"), MESSAGE).unwrap();
+    let mut cmd = sealmail();
+    cmd.args(["encrypt", "--sign", "-i"])
+        .arg(pki.path("alice-enc.key"))
+        .args(["--passphrase-fd", "0", "-R", "-"])
+        .arg(pki.path("message.eml"));
+    assert_fails(
+        &run(
+            cmd,
+            fixture("keys/bob.crt").display().to_string().as_bytes(),
+        ),
+        64,
+        "stdin cannot carry both the recipients list and the passphrase",
+    );
 }
 
 #[test]
