@@ -102,3 +102,55 @@ fn is_authenticated(data: &[u8]) -> bool {
 pub fn decrypt(data: &[u8]) {
     let _ = decrypt_with(data, test_identities());
 }
+
+/// A signed message or a bare SignedData, as `verify` reads it (with no trust anchor) and as the
+/// SignedData reader reads it alone: a failure is a data error (65) or, for a valid signature
+/// nobody trusts, 77, with a one-line message; and a failed verification has written nothing.
+pub fn signed(data: &[u8]) {
+    use sealmail::keys::trust::TrustStore;
+    use sealmail::verify::{self, VerifyPlan};
+    let plan = VerifyPlan {
+        trust: TrustStore::new(),
+        intermediates: Vec::new(),
+        allow_untrusted: false,
+        now: std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000),
+    };
+    let mut out = Vec::new();
+    if let Err(e) = verify::verify(&plan, Box::new(data), &mut out) {
+        check_error(&e, &[Kind::Data, Kind::NoPermission], data);
+        assert!(
+            out.is_empty(),
+            "{} bytes written before: {}",
+            out.len(),
+            e.message()
+        );
+    }
+    if let Err(e) = read_signed(data) {
+        check_error(&e, &[Kind::Data], data);
+    }
+}
+
+/// The SignedData reader on DER/BER: the content (odd buffer sizes, so chunk boundaries fall
+/// everywhere), then the certificates and SignerInfos, then the signature check against the
+/// content's SHA-256.
+fn read_signed(data: &[u8]) -> sealmail::Result<()> {
+    use sealmail::cms::signed::{self, SignedReader};
+    use sealmail::keys::signature::{Hash, Hasher};
+    let mut reader = SignedReader::open(data)?;
+    let mut hasher = Hasher::new(Hash::Sha256);
+    let mut buf = vec![0u8; 1 + data.len() % 61];
+    loop {
+        let n = reader.read_content(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let parts = reader.finish()?;
+    assert!(
+        parts.signer_infos.len() <= signed::limits::MAX_SIGNERS
+            && parts.certificates.len() <= signed::limits::MAX_CERTIFICATES,
+        "limits not kept"
+    );
+    signed::check(&parts, &[(Hash::Sha256, hasher.finish())]).map(drop)
+}

@@ -47,6 +47,8 @@ pub struct EncryptRequest {
     pub keep_subject: bool,
     pub output: Option<PathBuf>,
     pub force: bool,
+    /// `--sign -i KEY`: sign, then encrypt.
+    pub sign: Option<Box<SignKey>>,
 }
 
 /// Compose flags: build the message from a body and these.
@@ -81,6 +83,12 @@ pub struct DecryptRequest {
     pub output: Option<PathBuf>,
     /// `--require-aead`; `$SEALMAIL_REQUIRE_AEAD=1` asks the same.
     pub require_aead: bool,
+    /// Trust anchors for a signature inside (`--ca`), the keyring (pinned certificates,
+    /// `--import`), and whether an untrusted inner signer is refused.
+    pub ca: Vec<PathBuf>,
+    pub keyring: Option<PathBuf>,
+    pub import: bool,
+    pub require_trusted: bool,
 }
 
 pub struct KeygenRequest {
@@ -161,6 +169,23 @@ fn warn(message: &str) {
 fn run_encrypt(request: EncryptRequest) -> Result<()> {
     let now = SystemTime::now();
     let input_path = named(&request.input);
+    if let Some(key) = &request.sign
+        && key.passphrase == PassphraseFrom::Fd(0)
+        && request
+            .recipients_files
+            .iter()
+            .any(|f| f.as_os_str() == "-")
+    {
+        return Err(
+            Error::usage("stdin cannot carry both the recipients list and the passphrase")
+                .with_hint("give the list as a file, or the passphrase with --passphrase-file"),
+        );
+    }
+    // The signing key first: its passphrase may be asked for, before any output.
+    let signing = match &request.sign {
+        Some(key) => Some(load_signing_key(key, input_path)?),
+        None => None,
+    };
     let mut lookups = Lookups {
         keyring: request.keyring.clone().or_else(keys::default_keyring_dir),
         ca_files: request.ca.clone(),
@@ -270,7 +295,16 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
             input_path.filter(|_| input_len.is_some())
         },
     };
-    encrypt::encrypt(&plan, source, output.writer()?).map_err(|e| name_input(e, input_path))?;
+    let sign_plan = match (&signing, &request.sign) {
+        (Some(signing), Some(key)) => Some(crate::sign::SignPlan {
+            signer: signing.signer(key.pss)?,
+            opaque: false,
+            time: now,
+        }),
+        _ => None,
+    };
+    encrypt::encrypt_signed(&plan, sign_plan.as_ref(), source, output.writer()?)
+        .map_err(|e| name_input(e, input_path))?;
     output.commit()
 }
 
@@ -437,14 +471,58 @@ fn run_decrypt(request: DecryptRequest) -> Result<()> {
         entity: request.entity,
         require_aead: request.require_aead || require_aead_from_env(),
     };
+    // The trust anchors are read only when the message turns out to be signed; a --ca file
+    // that cannot be read is said now all the same.
+    for ca in &request.ca {
+        std::fs::metadata(ca).map_err(|e| Error::read_file(ca, &e))?;
+    }
+    let keyring = request.keyring.clone().or_else(keys::default_keyring_dir);
+    let mut trust = crate::keys::trust::TrustSources::from_env(&|name| std::env::var_os(name));
+    trust.ca_files = request.ca.clone();
+    trust.keyring = keyring.clone();
+    let inner = decrypt::InnerSignatures {
+        trust,
+        require_trusted: request.require_trusted,
+        now: SystemTime::now(),
+    };
     let input = with_progress(sio::open_input(input_path)?, "decrypting");
     let mut output = Output::new(named(&request.output), Privacy::Private);
-    let decrypted = {
+    let (decrypted, signed) = {
         let mut writer = output.writer()?;
-        decrypt::decrypt(&plan, input, &mut writer).map_err(|e| name_input(e, input_path))?
+        decrypt::decrypt_verified(&plan, Some(&inner), input, &mut writer)
+            .map_err(|e| name_input(e, input_path))?
     };
+    match &signed {
+        Some(signed) => {
+            for warning in &signed.warnings {
+                warn(warning);
+            }
+            for line in &signed.verified.report {
+                eprintln!("sealmail: {line}");
+            }
+            if !signed.verified.verdict.is_trusted() {
+                warn(
+                    "the signer above is not trusted: the message may not be from who it says (--require-trusted refuses such messages)",
+                );
+            }
+        }
+        None if request.import => {
+            warn("the message is not signed inside its encryption: there is no signer to import");
+        }
+        None => {}
+    }
+    if request.import
+        && let Some(signed) = &signed
+    {
+        if signed.verified.verdict.is_trusted() {
+            import_signer(keyring.as_deref(), &signed.verified)?;
+        } else {
+            warn("the signer is not trusted, so it was not imported");
+        }
+    }
     output.commit()?;
-    if !decrypted.integrity_protected {
+    // A valid signature inside covers what CBC does not: the content as the signer wrote it.
+    if !decrypted.integrity_protected && signed.is_none() {
         warn(
             "the message was not integrity-protected (CBC in EnvelopedData): it decrypted, but \
              could have been altered on the way without anyone noticing",
@@ -1188,61 +1266,17 @@ pub struct VerifyRequest {
 }
 
 fn run_sign(request: SignRequest) -> Result<()> {
-    use crate::cms::signed::Signer;
-    use crate::keys::signature::RsaPadding;
     let input_path = named(&request.input);
-    if input_path.is_none() && request.passphrase == PassphraseFrom::Fd(0) {
-        return Err(
-            Error::usage("stdin cannot carry both the message and the passphrase")
-                .with_hint("give the message as a file when using --passphrase-fd 0"),
-        );
-    }
-    if input_path.is_none() && request.identity.as_os_str() == "-" {
-        return Err(stdin_twice("the identity"));
-    }
-    let mut passphrases = Passphrases {
-        from: request.passphrase.clone(),
-        cached: None,
+    let key = SignKey {
+        identity: request.identity.clone(),
+        cert: request.cert.clone(),
+        chain: request.chain.clone(),
+        pss: request.pss,
+        passphrase: request.passphrase.clone(),
     };
-    let mut identity = load_identity(&request.identity, &mut passphrases)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::config("no private key to sign with"))?;
-    let source = request.identity.display().to_string();
-    let mut candidates = match &request.cert {
-        Some(path) => read_certificates(path)?,
-        None => {
-            // The certificates of the key's own file (PEM or PKCS#12), then any beside it or
-            // in the keyring.
-            let mut found = identity.file_certificates.clone();
-            found.extend(candidate_certificates(&request.identity));
-            found
-        }
-    };
-    let position = candidates
-        .iter()
-        .position(|cert| identity.add_certificate(cert))
-        .ok_or_else(|| {
-            Error::config(format!("no certificate for the key in {source}"))
-                .with_hint("give the key's certificate with --cert FILE (RSA keys only for now)")
-        })?;
-    let certificate = candidates.remove(position);
-    let mut chain = candidates;
-    if let Some(path) = &request.chain {
-        chain.extend(read_certificates(path)?);
-    }
+    let signing = load_signing_key(&key, input_path)?;
     let plan = crate::sign::SignPlan {
-        signer: Signer {
-            identity: &identity,
-            certificate,
-            chain,
-            padding: if request.pss {
-                RsaPadding::Pss
-            } else {
-                RsaPadding::Pkcs1v15
-            },
-            capabilities: crate::cms::Capabilities::all().to_der()?,
-        },
+        signer: signing.signer(key.pss)?,
         opaque: request.opaque,
         time: SystemTime::now(),
     };
@@ -1255,11 +1289,116 @@ fn run_sign(request: SignRequest) -> Result<()> {
     output.commit()
 }
 
+/// The signing key's flags, shared by `sign` and `encrypt --sign`.
+#[derive(Debug, Clone)]
+pub struct SignKey {
+    pub identity: PathBuf,
+    pub cert: Option<PathBuf>,
+    pub chain: Option<PathBuf>,
+    pub pss: bool,
+    pub passphrase: PassphraseFrom,
+}
+
+/// A loaded signing key with its certificate and the chain to send along.
+struct SigningKey {
+    identity: Identity,
+    certificate: x509_cert::Certificate,
+    chain: Vec<x509_cert::Certificate>,
+}
+
+impl SigningKey {
+    fn signer(&self, pss: bool) -> Result<crate::cms::signed::Signer<'_>> {
+        use crate::keys::signature::RsaPadding;
+        Ok(crate::cms::signed::Signer {
+            identity: &self.identity,
+            certificate: self.certificate.clone(),
+            chain: self.chain.clone(),
+            padding: if pss {
+                RsaPadding::Pss
+            } else {
+                RsaPadding::Pkcs1v15
+            },
+            capabilities: crate::cms::Capabilities::all().to_der()?,
+        })
+    }
+}
+
+/// The key (its passphrase from the flags), its certificate (`--cert`, else in the key file or
+/// beside it) and the chain. Refused before anything is read from the message: a key that
+/// cannot sign, or a key without its certificate.
+fn load_signing_key(key: &SignKey, input_path: Option<&Path>) -> Result<SigningKey> {
+    if input_path.is_none() && key.passphrase == PassphraseFrom::Fd(0) {
+        return Err(
+            Error::usage("stdin cannot carry both the message and the passphrase")
+                .with_hint("give the message as a file when using --passphrase-fd 0"),
+        );
+    }
+    if input_path.is_none() && key.identity.as_os_str() == "-" {
+        return Err(stdin_twice("the identity"));
+    }
+    let mut passphrases = Passphrases {
+        from: key.passphrase.clone(),
+        cached: None,
+    };
+    let mut identity = load_identity(&key.identity, &mut passphrases)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::config("no private key to sign with"))?;
+    let source = key.identity.display().to_string();
+    if !keys::signature::can_sign(&identity) {
+        return Err(keys::signature::cannot_sign(&identity));
+    }
+    if key.pss && identity.public_key().is_none() {
+        return Err(Error::usage(format!(
+            "--pss is for RSA keys, and the key in {source} is not one"
+        )));
+    }
+    let mut candidates = match &key.cert {
+        Some(path) => read_certificates(path)?,
+        None => {
+            // The certificates of the key's own file (PEM or PKCS#12), then any beside it or
+            // in the keyring.
+            let mut found = identity.file_certificates.clone();
+            found.extend(candidate_certificates(&key.identity));
+            found
+        }
+    };
+    let position = candidates
+        .iter()
+        .position(|cert| identity.add_certificate(cert))
+        .ok_or_else(|| {
+            Error::config(format!("no certificate for the key in {source}"))
+                .with_hint("give the key's certificate with --cert FILE")
+        })?;
+    let certificate = candidates.remove(position);
+    let mut chain = candidates;
+    if let Some(path) = &key.chain {
+        chain.extend(read_certificates(path)?);
+    }
+    Ok(SigningKey {
+        identity,
+        certificate,
+        chain,
+    })
+}
+
 /// Every certificate in a file the user named (66 when unreadable, 78 when it holds none).
 fn read_certificates(path: &Path) -> Result<Vec<x509_cert::Certificate>> {
     let bytes = std::fs::read(path).map_err(|e| Error::read_file(path, &e))?;
     keys::trust::certificates_from_bytes(&bytes)
         .map_err(|reason| Error::config(format!("{}: {reason}", path.display())))
+}
+
+/// `--import`: the signer's certificate, pinned, and its capabilities into the keyring.
+fn import_signer(keyring: Option<&Path>, verified: &crate::verify::Verified) -> Result<()> {
+    let dir = keyring.ok_or_else(|| {
+        Error::usage("--import needs a keyring")
+            .with_hint("give --keyring DIR or set $SEALMAIL_KEYRING")
+    })?;
+    for line in crate::verify::import(dir, &verified.signature)? {
+        eprintln!("sealmail: {line}");
+    }
+    Ok(())
 }
 
 fn run_verify(request: VerifyRequest) -> Result<()> {
@@ -1285,13 +1424,7 @@ fn run_verify(request: VerifyRequest) -> Result<()> {
         warn("the content above comes from a signer who is not trusted (--allow-untrusted)");
     }
     if request.import {
-        let dir = keyring.ok_or_else(|| {
-            Error::usage("--import needs a keyring")
-                .with_hint("give --keyring DIR or set $SEALMAIL_KEYRING")
-        })?;
-        for line in crate::verify::import(&dir, &verified.signature)? {
-            eprintln!("sealmail: {line}");
-        }
+        import_signer(keyring.as_deref(), &verified)?;
     }
     output.commit()
 }

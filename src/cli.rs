@@ -69,15 +69,20 @@ sealmail encrypt -r alice.crt -r bob.pem -o sealed.eml message.eml\n  \
 cat message.eml | sealmail encrypt -R team.txt | sendmail -t\n  \
 sealmail encrypt --cipher aes-256-gcm --outform pem -r alice.crt message.eml\n  \
 echo 'build 42 passed' | sealmail encrypt -r ops.crt --from ci@example.org --to ops@example.org --subject 'CI result' | sendmail -t\n  \
-sealmail encrypt --entity --outform der -r alice.crt entity.txt > part.der   # neomutt")]
-    Encrypt(EncryptArgs),
+sealmail encrypt --entity --outform der -r alice.crt entity.txt > part.der   # neomutt\n  \
+sealmail encrypt --sign -i me.key -r alice.crt message.eml > signed-sealed.eml")]
+    Encrypt(Box<EncryptArgs>),
     /// Decrypt a message, verifying it completely before writing anything
     #[command(after_help = "Examples:\n  \
 sealmail decrypt -i alice.key sealed.eml > message.eml\n  \
 sealmail decrypt -i alice.key -o message.eml sealed.eml\n  \
 sealmail decrypt -i alice.key --passphrase-file pass.txt sealed.eml\n  \
 sealmail decrypt sealed.eml   # keys from $SEALMAIL_IDENTITY or ~/.config/sealmail/keys/\n  \
-sealmail decrypt --entity --inform der -i alice.key --passphrase-fd 0 part.der   # neomutt")]
+sealmail decrypt --entity --inform der -i alice.key --passphrase-fd 0 part.der   # neomutt\n  \
+sealmail decrypt -i bob.key --ca company-ca.pem --require-trusted --import signed-sealed.eml\n\n\
+A message signed inside the encryption (encrypt --sign, Thunderbird, Outlook) is verified before \
+anything is written: an invalid signature is exit 65; an untrusted signer is a warning, or exit \
+77 with --require-trusted.")]
     Decrypt(DecryptArgs),
     /// Make an RSA key and a self-signed S/MIME certificate for an address, or an ECDH / ML-KEM key
     #[command(after_help = "Examples:\n  \
@@ -231,6 +236,46 @@ pub struct EncryptArgs {
     /// Write DER even to a terminal
     #[arg(long)]
     pub force: bool,
+
+    /// Sign the message first (multipart/signed inside the encryption, as Thunderbird and
+    /// Outlook send it), with the key given by -i
+    #[arg(long, requires = "sign_identity")]
+    pub sign: bool,
+
+    /// With --sign: the signing key (RSA or P-256, optionally with its certificate)
+    #[arg(
+        short = 'i',
+        long = "identity",
+        value_name = "KEY",
+        id = "sign_identity",
+        requires = "sign"
+    )]
+    pub sign_identity: Option<PathBuf>,
+
+    /// With --sign: the key's certificate [default: in the key file, or KEY.crt beside it]
+    #[arg(long = "cert", value_name = "FILE", requires = "sign")]
+    pub sign_cert: Option<PathBuf>,
+
+    /// With --sign: intermediate CA certificates to send along (PEM bundle)
+    #[arg(long = "chain", value_name = "FILE", requires = "sign")]
+    pub sign_chain: Option<PathBuf>,
+
+    /// With --sign: RSASSA-PSS instead of PKCS#1 v1.5
+    #[arg(long = "pss", requires = "sign")]
+    pub sign_pss: bool,
+
+    /// With --sign: read the key passphrase from FILE (first line)
+    #[arg(
+        long = "passphrase-file",
+        value_name = "FILE",
+        conflicts_with = "passphrase_fd",
+        requires = "sign"
+    )]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// With --sign: read the key passphrase from file descriptor N (first line; 0 = stdin)
+    #[arg(long = "passphrase-fd", value_name = "N", requires = "sign")]
+    pub passphrase_fd: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -267,6 +312,26 @@ pub struct DecryptArgs {
     /// nothing [also: $SEALMAIL_REQUIRE_AEAD=1]
     #[arg(long)]
     pub require_aead: bool,
+
+    /// A signed message inside: trust the CA certificates in FILE (PEM bundle; repeatable),
+    /// besides the system store and ~/.config/sealmail/ca/
+    #[arg(long = "ca", value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+
+    /// Keyring: its pinned/ certificates are trusted, and --import writes to it
+    /// [default: $SEALMAIL_KEYRING, else ~/.config/sealmail/certs]
+    #[arg(long, value_name = "DIR")]
+    pub keyring: Option<PathBuf>,
+
+    /// Store a trusted inner signer's certificate (pinned/) and capabilities (ADDRESS.caps) in
+    /// the keyring
+    #[arg(long)]
+    pub import: bool,
+
+    /// Refuse a message whose inner signature does not chain to a trust anchor (77, nothing
+    /// written); without it, an untrusted signer is a warning
+    #[arg(long)]
+    pub require_trusted: bool,
 }
 
 #[derive(Debug, Args)]
@@ -274,8 +339,8 @@ pub struct SignArgs {
     /// The message: a file, or - / absent for stdin
     pub input: Option<PathBuf>,
 
-    /// The signing key (RSA; PKCS#8 or PKCS#1, PEM or DER, optionally with its certificate; or a
-    /// PKCS#12 file, whose certificate and chain are used)
+    /// The signing key (RSA or P-256; PKCS#8, PKCS#1 or SEC1, PEM or DER, optionally with its
+    /// certificate; or a PKCS#12 file, whose certificate and chain are used)
     #[arg(short = 'i', long = "identity", value_name = "FILE")]
     pub identity: PathBuf,
 
@@ -587,6 +652,7 @@ impl Command {
     pub fn into_request(self) -> Option<Request> {
         Some(match self {
             Command::Encrypt(a) => {
+                let a = *a;
                 let composing = a.from.is_some()
                     || !a.to.is_empty()
                     || !a.cc.is_empty()
@@ -614,6 +680,16 @@ impl Command {
                     keep_subject: a.keep_subject,
                     output: a.output,
                     force: a.force,
+                    sign: a.sign_identity.filter(|_| a.sign).map(|identity| {
+                        Box::new(app::SignKey {
+                            identity,
+                            cert: a.sign_cert,
+                            chain: a.sign_chain,
+                            pss: a.sign_pss,
+                            passphrase: passphrase_from(a.passphrase_file, a.passphrase_fd)
+                                .unwrap_or(PassphraseFrom::Default),
+                        })
+                    }),
                 })
             }
             Command::Decrypt(a) => Request::Decrypt(app::DecryptRequest {
@@ -625,6 +701,10 @@ impl Command {
                 inform: a.inform.into(),
                 output: a.output,
                 require_aead: a.require_aead,
+                ca: a.ca,
+                keyring: a.keyring,
+                import: a.import,
+                require_trusted: a.require_trusted,
             }),
             Command::Keygen(a) => Request::Keygen(app::KeygenRequest {
                 kind: match a.kind.as_str() {

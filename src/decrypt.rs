@@ -1,7 +1,9 @@
 //! Decryption, top to bottom: open the S/MIME (or PEM, or DER) envelope, read the CMS head,
 //! unwrap the session key with an identity, verify the tag over the whole ciphertext FIRST while
 //! spooling the ciphertext aside, and only then decrypt it and put the message back together.
-//! Plaintext whose tag did not verify never reaches the output.
+//! Plaintext whose tag did not verify never reaches the output. Content that is itself signed
+//! (signed, then encrypted: `encrypt --sign`, Thunderbird, Outlook) has its signature checked by
+//! `verify` before any of it is written ([`decrypt_verified`]).
 //!
 //! Also `inspect`: the same envelope reading without any key.
 //!
@@ -13,9 +15,11 @@ use crate::cms::{self, ContentEncryption, EnvelopeReader, ParsedHead};
 use crate::entity::Decanonicalizer;
 use crate::error::{Error, Result};
 use crate::keys::Identity;
+use crate::keys::trust::{TrustSources, TrustStore};
 use crate::message::{self, BodyForm, LineEnding};
 use crate::pipeline::worker_error;
 use crate::smime::{self, InForm};
+use crate::verify::{Verified, VerifyPlan};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use zeroize::Zeroizing;
 
@@ -44,11 +48,40 @@ pub struct Decrypted {
     pub integrity_protected: bool,
 }
 
+/// What `decrypt` does with a signature inside the encryption (signed, then encrypted): where
+/// its trust anchors come from (read only when there is a signature to check) and whether an
+/// untrusted signer is refused.
+pub struct InnerSignatures {
+    pub trust: TrustSources,
+    pub require_trusted: bool,
+    pub now: std::time::SystemTime,
+}
+
+/// A signature found inside the encryption and checked, and the trust store's warnings.
+pub struct InnerSigned {
+    pub verified: Verified,
+    pub warnings: Vec<String>,
+}
+
 pub fn decrypt(
     plan: &DecryptPlan,
     input: Box<dyn BufRead + '_>,
     out: &mut dyn Write,
 ) -> Result<Decrypted> {
+    decrypt_verified(plan, None, input, out).map(|(decrypted, _)| decrypted)
+}
+
+/// [`decrypt`], and with `inner`, a signed entity inside is verified before any of it is
+/// written: an invalid signature is 65, an untrusted signer 77 when `require_trusted`, and in
+/// both cases nothing is written. What is written then is the message without its signature
+/// layer, as `verify` writes it. Content that is not signed is written as [`decrypt`] writes it.
+pub fn decrypt_verified(
+    plan: &DecryptPlan,
+    inner: Option<&InnerSignatures>,
+    input: Box<dyn BufRead + '_>,
+    out: &mut dyn Write,
+) -> Result<(Decrypted, Option<InnerSigned>)> {
+    let mut signed = None;
     let opened = smime::open_envelope(input, plan.inform)?;
     let mut envelope = EnvelopeReader::open(opened.cms)?;
     if plan.require_aead && !envelope.head.content.is_aead() {
@@ -59,8 +92,19 @@ pub fn decrypt(
     // The S/MIME part's own header section goes with the inner one, even when it holds no
     // routing fields (every field of the message may be sealed inside); DER and PEM have none.
     let outer = (!plan.entity).then(|| opened.header_section.as_deref().unwrap_or_default());
-    let restore_to =
-        |plaintext: &mut dyn BufRead| restore(plaintext, outer, plan.entity, line_ending, out);
+    let found = &mut signed;
+    let restore_to = |plaintext: &mut dyn BufRead| match inner {
+        Some(inner) => restore_verified(
+            plaintext,
+            inner,
+            found,
+            outer,
+            plan.entity,
+            line_ending,
+            out,
+        ),
+        None => restore(plaintext, outer, plan.entity, line_ending, out),
+    };
 
     let alg = match envelope.head.content.clone() {
         ContentEncryption::Aead(alg) => alg,
@@ -68,9 +112,12 @@ pub fn decrypt(
             let decryptor = CbcDecryptor::new(alg.cipher, &key, &alg.iv)?;
             decrypt_cbc(&mut envelope, decryptor, restore_to)?;
             envelope.finish()?;
-            return Ok(Decrypted {
-                integrity_protected: false,
-            });
+            return Ok((
+                Decrypted {
+                    integrity_protected: false,
+                },
+                signed,
+            ));
         }
     };
     let session_key = SessionKey::from_unwrapped(alg.cipher, key)?;
@@ -88,9 +135,64 @@ pub fn decrypt(
     // Pass 2: the content is authentic; decrypt it and restore the message.
     let decryptor = Decryptor::new(&session_key, &nonce);
     decrypt_and_restore(spool, decryptor, restore_to)?;
-    Ok(Decrypted {
-        integrity_protected: true,
-    })
+    Ok((
+        Decrypted {
+            integrity_protected: true,
+        },
+        signed,
+    ))
+}
+
+/// The plaintext, when it is a signed entity: its signature checked (the signed content held
+/// in `verify`'s spool meanwhile, nothing written), then the signed entity restored as
+/// [`restore`] restores any. Otherwise [`restore`] itself.
+fn restore_verified(
+    plaintext: &mut dyn BufRead,
+    inner: &InnerSignatures,
+    found: &mut Option<InnerSigned>,
+    outer: Option<&[u8]>,
+    entity: bool,
+    line_ending: LineEnding,
+    out: &mut dyn Write,
+) -> Result<()> {
+    // The signed entity's header section is a few lines at the start of the first piece.
+    let start = plaintext.fill_buf()?;
+    let end = [&b"\r\n\r\n"[..], b"\n\n"]
+        .iter()
+        .filter_map(|sep| memchr::memmem::find(start, sep).map(|at| at + sep.len()))
+        .min();
+    let Some(header_section) = end
+        .and_then(|end| start.get(..end))
+        .filter(|h| crate::verify::is_signed(h))
+        .map(<[u8]>::to_vec)
+    else {
+        if inner.require_trusted {
+            return Err(Error::no_permission(
+                "the message is not signed inside its encryption, and --require-trusted refuses it",
+            )
+            .with_hint("decrypt without --require-trusted to read it anyway"));
+        }
+        return restore(plaintext, outer, entity, line_ending, out);
+    };
+    plaintext.consume(header_section.len());
+    let store = TrustStore::load(&inner.trust)?;
+    let warnings = store.warnings().to_vec();
+    let plan = VerifyPlan {
+        trust: store,
+        intermediates: Vec::new(),
+        allow_untrusted: !inner.require_trusted,
+        now: inner.now,
+    };
+    let from = outer.map(crate::verify::from_addresses).unwrap_or_default();
+    let checked = crate::verify::check(&plan, &header_section, Box::new(plaintext), &from)?;
+    if !checked.verified.verdict.is_trusted() && inner.require_trusted {
+        return Err(crate::verify::untrusted(&checked.verified).with_hint(
+            "add the issuer's certificate with --ca FILE, or decrypt without --require-trusted",
+        ));
+    }
+    let (mut signed_entity, verified) = checked.into_entity()?;
+    *found = Some(InnerSigned { verified, warnings });
+    restore(&mut signed_entity, outer, entity, line_ending, out)
 }
 
 /// `--require-aead` against an EnvelopedData message.

@@ -50,7 +50,19 @@ pub struct Source<'a> {
     pub path: Option<&'a Path>,
 }
 
-pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + '_>) -> Result<()> {
+pub fn encrypt(plan: &EncryptPlan, source: Source<'_>, out: Box<dyn Write + '_>) -> Result<()> {
+    encrypt_signed(plan, None, source, out)
+}
+
+/// `encrypt --sign` (with `sign`): the entity is signed first, and the signed entity
+/// (`multipart/signed`, see [`crate::sign::SignedEntity`]) is what is sealed, in the same
+/// streaming run; the outer fields stay outside the encryption as always.
+pub fn encrypt_signed(
+    plan: &EncryptPlan,
+    sign: Option<&crate::sign::SignPlan<'_>>,
+    mut source: Source<'_>,
+    out: Box<dyn Write + '_>,
+) -> Result<()> {
     if plan.recipients.is_empty() {
         return Err(Error::usage("no recipients")
             .with_hint("give at least one -r CERT, -R FILE or --header-recipients"));
@@ -68,7 +80,28 @@ pub fn encrypt(plan: &EncryptPlan, mut source: Source<'_>, out: Box<dyn Write + 
     };
     let mut ahead = front.body_start;
     let complete = read_ahead(&mut *source.reader, &mut ahead)?;
-    let split = split_message(&front.header_section, &ahead, complete, plan)?;
+    let mut split = split_message(&front.header_section, &ahead, complete, plan)?;
+    let (mut source, ahead, complete) = match sign {
+        None => (source, ahead, complete),
+        Some(sign) => {
+            // The signed entity takes the inner entity's place: its own header section and
+            // canonical body come out of the signing reader, and nothing more is done to them.
+            let signed = crate::sign::SignedEntity::new(
+                sign,
+                &split.inner_header_section,
+                split.body,
+                &ahead,
+                source.reader,
+            )?;
+            split.inner_header_section = Vec::new();
+            split.body = BodyForm::Binary;
+            let mut reader: Box<dyn BufRead + '_> =
+                Box::new(std::io::BufReader::with_capacity(CHUNK, signed));
+            let mut ahead = Vec::new();
+            let complete = read_ahead(&mut *reader, &mut ahead)?;
+            (Source { reader, path: None }, ahead, complete)
+        }
+    };
     let cipher = match plan.content {
         ContentChoice::Aead(cipher) => cipher,
         ContentChoice::Cbc(cipher) => {
@@ -419,7 +452,16 @@ fn fill(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> Result<bool> {
             Ok(0) => break,
             Ok(n) => len += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::from(e).context("reading the input")),
+            Err(e) => {
+                // Errors of our own readers (the signing one) say what failed already.
+                let ours = e.get_ref().is_some_and(|inner| inner.is::<Error>());
+                let e = Error::from(e);
+                return Err(if ours {
+                    e
+                } else {
+                    e.context("reading the input")
+                });
+            }
         }
     }
     buf.truncate(len);

@@ -128,6 +128,129 @@ pub fn sign(
     Ok(())
 }
 
+/// The signed entity of `encrypt --sign`, as a stream to encrypt: `multipart/signed` around
+/// the entity (its canonical header section, then its body), with the detached signature made
+/// when the body has ended. Inside the encryption no relay sees the entity, so its body keeps
+/// its transfer encoding (8-bit text is only made CRLF, as encrypt makes it) and decrypt gives
+/// back the bytes that went in. What Thunderbird sends and Outlook reads: signed, then
+/// encrypted (RFC 8551 §3.7).
+pub struct SignedEntity<'p, 'r> {
+    plan: &'p SignPlan<'p>,
+    input: Box<dyn BufRead + 'r>,
+    form: message::BodyForm,
+    canonical: Canonicalizer,
+    hasher: Option<crate::keys::signature::Hasher>,
+    boundary: String,
+    /// Bytes ready to be read, from `pos`.
+    out: Vec<u8>,
+    pos: usize,
+    raw: Vec<u8>,
+}
+
+impl<'p, 'r> SignedEntity<'p, 'r> {
+    /// `header_section`: the entity's canonical header section (empty line included); `ahead`:
+    /// the body read so far; `input`: the rest of it.
+    pub fn new(
+        plan: &'p SignPlan<'p>,
+        header_section: &[u8],
+        form: message::BodyForm,
+        ahead: &[u8],
+        input: Box<dyn BufRead + 'r>,
+    ) -> Result<Self> {
+        let boundary = boundary()?;
+        let mut out = format!(
+            "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg={};\r\n boundary=\"{boundary}\"\r\n\r\nThis is an S/MIME signed message.\r\n\r\n--{boundary}\r\n",
+            Signer::HASH.micalg()
+        )
+        .into_bytes();
+        let signed_from = out.len();
+        out.extend_from_slice(header_section);
+        let mut entity = SignedEntity {
+            plan,
+            input,
+            form,
+            canonical: Canonicalizer::default(),
+            hasher: Some(crate::keys::signature::Hasher::new(Signer::HASH)),
+            boundary,
+            out,
+            pos: 0,
+            raw: vec![0u8; CHUNK],
+        };
+        let mut body = Vec::with_capacity(ahead.len() + ahead.len() / 16);
+        entity.push_body(ahead, &mut body);
+        entity.out.extend_from_slice(&body);
+        if let Some(h) = entity.hasher.as_mut() {
+            h.update(entity.out.get(signed_from..).unwrap_or_default());
+        }
+        Ok(entity)
+    }
+
+    fn push_body(&mut self, raw: &[u8], out: &mut Vec<u8>) {
+        match self.form {
+            message::BodyForm::Text => self.canonical.push(raw, out),
+            message::BodyForm::Binary => out.extend_from_slice(raw),
+        }
+    }
+
+    /// The next bytes into `self.out`: a piece of the body, or at its end the signature part.
+    fn refill(&mut self) -> Result<()> {
+        self.out.clear();
+        self.pos = 0;
+        if self.hasher.is_none() {
+            return Ok(());
+        }
+        let n = loop {
+            match self.input.read(&mut self.raw) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::from(e).context("reading the input")),
+            }
+        };
+        if n > 0 {
+            let raw = std::mem::take(&mut self.raw);
+            let mut out = std::mem::take(&mut self.out);
+            self.push_body(raw.get(..n).unwrap_or_default(), &mut out);
+            self.raw = raw;
+            self.out = out;
+            if let Some(h) = self.hasher.as_mut() {
+                h.update(&self.out);
+            }
+            return Ok(());
+        }
+        let digest = self.hasher.take().map(|h| h.finish()).unwrap_or_default();
+        let signature = self.plan.signer.detached(&digest, self.plan.time)?;
+        let boundary = &self.boundary;
+        self.out.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        base64_lines(&signature, &mut self.out);
+        self.out
+            .extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        Ok(())
+    }
+}
+
+impl Read for SignedEntity<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.out.len() {
+            if self.hasher.is_none() {
+                return Ok(0);
+            }
+            self.refill().map_err(std::io::Error::from)?;
+        }
+        let available = self.out.get(self.pos..).unwrap_or_default();
+        let n = available.len().min(buf.len());
+        buf.get_mut(..n)
+            .unwrap_or_default()
+            .copy_from_slice(available.get(..n).unwrap_or_default());
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// Feed the body (the look-ahead, then the rest of the input) through the encoder, handing each
 /// canonical piece to `sink`.
 fn stream_body(

@@ -16,6 +16,7 @@ use crate::message::{self, LineEnding};
 use crate::smime::{self, InForm};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::time::SystemTime;
+use zeroize::Zeroizing;
 
 /// Content held in memory before the spool moves to a temporary file.
 const SPOOL_MEMORY: usize = 8 << 20;
@@ -49,51 +50,107 @@ pub fn verify(
 ) -> Result<Verified> {
     let header_section = message::read_header_section(&mut input)?;
     let eol = message::line_ending_of(&header_section);
-    let kind = signed_kind(&header_section)?;
-    let mut spool = tempfile::SpooledTempFile::new(SPOOL_MEMORY);
-    let signature = match kind {
-        SignedKind::Detached { boundary, micalg } => {
-            detached(&mut input, &boundary, micalg, &mut spool)?
-        }
-        SignedKind::Opaque => {
-            let whole: Box<dyn BufRead + '_> = Box::new(std::io::BufReader::new(
-                std::io::Cursor::new(header_section.clone()).chain(input),
-            ));
-            opaque(whole, &mut spool)?
-        }
-    };
-
     let from = from_addresses(&header_section);
-    let verdict = trust_verdict(plan, &signature, &from);
-    let mut report = vec![format!(
-        "signed by {}",
-        trust::describe_signer(&signature.signer)
-    )];
-    report.push(verdict.describe());
-    if !verdict.is_trusted() && !plan.allow_untrusted {
-        let reason = match &verdict {
-            Verdict::Untrusted { reason } => reason.clone(),
-            Verdict::Trusted { .. } => String::new(),
-        };
-        return Err(Error::no_permission(format!(
-            "the signature by {} is valid but not trusted: {reason}",
-            trust::describe_certificate(&signature.signer)
-        ))
-        .with_hint("add the issuer's certificate with --ca FILE, or see the content anyway with --allow-untrusted"));
+    let checked = check(plan, &header_section, input, &from)?;
+    if !checked.verified.verdict.is_trusted() && !plan.allow_untrusted {
+        return Err(untrusted(&checked.verified));
     }
-
-    spool.seek(SeekFrom::Start(0))?;
-    let mut entity = std::io::BufReader::new(spool);
+    let (mut entity, verified) = checked.into_entity()?;
     let inner = message::read_header_section(&mut entity)?;
     let outer = message::is_whole_message(&header_section).then_some(&header_section[..]);
     let restored = message::restore(outer, &inner, eol)?;
     out.write_all(&restored.header_section)?;
     copy_body(&mut entity, eol, out)?;
     out.flush()?;
-    Ok(Verified {
-        signature,
-        verdict,
-        report,
+    Ok(verified)
+}
+
+/// The error for a valid signature by a signer who is not trusted (77).
+pub fn untrusted(verified: &Verified) -> Error {
+    let reason = match &verified.verdict {
+        Verdict::Untrusted { reason } => reason.clone(),
+        Verdict::Trusted { .. } => String::new(),
+    };
+    Error::no_permission(format!(
+        "the signature by {} is valid but not trusted: {reason}",
+        trust::describe_certificate(&verified.signature.signer)
+    ))
+    .with_hint("add the issuer's certificate with --ca FILE, or see the content anyway with --allow-untrusted")
+}
+
+/// Whether an entity whose header section is `header_section` says it is signed
+/// (multipart/signed, or application/pkcs7-mime with smime-type=signed-data): what `decrypt`
+/// asks of the content it decrypted. Stricter than `verify`, which is told the input is signed:
+/// a pkcs7-mime part without smime-type inside an encryption is passed on as it is.
+pub fn is_signed(header_section: &[u8]) -> bool {
+    use mail_parser::MimeHeaders;
+    let Some(parsed) = mail_parser::MessageParser::new().parse_headers(header_section) else {
+        return false;
+    };
+    let Some(ct) = parsed.content_type() else {
+        return false;
+    };
+    let subtype = ct.subtype().unwrap_or_default().to_ascii_lowercase();
+    match (ct.ctype().to_ascii_lowercase().as_str(), subtype.as_str()) {
+        ("multipart", "signed") => true,
+        ("application", "pkcs7-mime" | "x-pkcs7-mime") => ct
+            .attribute("smime-type")
+            .is_some_and(|t| t.eq_ignore_ascii_case("signed-data")),
+        _ => false,
+    }
+}
+
+/// A signature that checked out, with the signed entity waiting in its spool.
+pub struct Checked {
+    pub verified: Verified,
+    spool: Spool,
+}
+
+impl Checked {
+    /// The signed entity (canonical, CRLF line ends), read back from the spool.
+    pub fn into_entity(mut self) -> Result<(impl BufRead, Verified)> {
+        self.spool.rewind()?;
+        Ok((self.spool, self.verified))
+    }
+}
+
+/// Check the signature of a signed entity or message whose header section (already read) is
+/// `header_section` and whose rest is `input`: the signed content goes to a spool as it is
+/// hashed, and nothing of it is handed out before the signature is checked. Invalid: 65. The
+/// trust verdict is in the result (`from`: the message's From addresses, which the certificate
+/// must name); what to do about an untrusted signer is the caller's choice.
+pub fn check(
+    plan: &VerifyPlan,
+    header_section: &[u8],
+    mut input: Box<dyn BufRead + '_>,
+    from: &[String],
+) -> Result<Checked> {
+    let kind = signed_kind(header_section)?;
+    let mut spool = Spool::default();
+    let signature = match kind {
+        SignedKind::Detached { boundary, micalg } => {
+            detached(&mut input, &boundary, micalg, &mut spool)?
+        }
+        SignedKind::Opaque => {
+            let whole: Box<dyn BufRead + '_> = Box::new(std::io::BufReader::new(
+                std::io::Cursor::new(header_section.to_vec()).chain(input),
+            ));
+            opaque(whole, &mut spool)?
+        }
+    };
+    let verdict = trust_verdict(plan, &signature, from);
+    let mut report = vec![format!(
+        "signed by {}",
+        trust::describe_signer(&signature.signer)
+    )];
+    report.push(verdict.describe());
+    Ok(Checked {
+        verified: Verified {
+            signature,
+            verdict,
+            report,
+        },
+        spool,
     })
 }
 
@@ -151,7 +208,7 @@ fn signed_kind(header_section: &[u8]) -> Result<SignedKind> {
 }
 
 /// The From addresses of a whole message (none for a bare entity).
-fn from_addresses(header_section: &[u8]) -> Vec<String> {
+pub fn from_addresses(header_section: &[u8]) -> Vec<String> {
     let Some(parsed) = mail_parser::MessageParser::new().parse_headers(header_section) else {
         return Vec::new();
     };
@@ -221,6 +278,99 @@ fn copy_body(entity: &mut dyn BufRead, eol: LineEnding, out: &mut dyn Write) -> 
     Ok(())
 }
 
+/// The signed content until its signature is checked: in memory up to [`SPOOL_MEMORY`], then in
+/// an anonymous temporary file. It may be decrypted plaintext (`decrypt` of signed-then-encrypted
+/// mail), so the memory is allocated once at its limit (growing would leave copies behind) and
+/// wiped when dropped, as is the buffer the file is read back through.
+#[derive(Default)]
+struct Spool {
+    memory: Zeroizing<Vec<u8>>,
+    file: Option<std::fs::File>,
+    /// Reading: the position in `memory`, or in `buf` (the file's bytes read so far).
+    pos: usize,
+    buf: Zeroizing<Vec<u8>>,
+    buf_len: usize,
+}
+
+impl Spool {
+    /// Back to the start, for reading.
+    fn rewind(&mut self) -> std::io::Result<()> {
+        self.pos = 0;
+        self.buf_len = 0;
+        if let Some(file) = &mut self.file {
+            file.seek(SeekFrom::Start(0))?;
+        }
+        Ok(())
+    }
+
+    /// To the end, for writing on after a read.
+    fn seek_to_end(&mut self) -> std::io::Result<()> {
+        if let Some(file) = &mut self.file {
+            file.seek(SeekFrom::End(0))?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for Spool {
+    /// Appends (writing always goes to the end).
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if let Some(file) = &mut self.file {
+            file.write_all(data)?;
+        } else if self.memory.len() + data.len() <= SPOOL_MEMORY {
+            if self.memory.capacity() == 0 {
+                self.memory.reserve_exact(SPOOL_MEMORY);
+            }
+            self.memory.extend_from_slice(data);
+        } else {
+            // Anonymous: unlinked at creation, so it disappears on every exit path.
+            let mut file = tempfile::tempfile()?;
+            file.write_all(&self.memory)?;
+            file.write_all(data)?;
+            // Wiped as it is dropped, and freed: the file holds it all now.
+            self.memory = Zeroizing::default();
+            self.file = Some(file);
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl BufRead for Spool {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        let Some(file) = &mut self.file else {
+            return Ok(self.memory.get(self.pos..).unwrap_or_default());
+        };
+        if self.pos >= self.buf_len {
+            if self.buf.is_empty() {
+                self.buf.resize(LINE_PIECE, 0);
+            }
+            self.buf_len = file.read(&mut self.buf)?;
+            self.pos = 0;
+        }
+        Ok(self.buf.get(self.pos..self.buf_len).unwrap_or_default())
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos += amt;
+    }
+}
+
+impl Read for Spool {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out.get_mut(..n)
+            .unwrap_or_default()
+            .copy_from_slice(available.get(..n).unwrap_or_default());
+        self.consume(n);
+        Ok(n)
+    }
+}
+
 /// The running digests of the content and the spool it goes to.
 struct Digesting<'a> {
     hashers: Vec<(Hash, Hasher)>,
@@ -256,7 +406,7 @@ impl<'a> Digesting<'a> {
 fn complete_digests(
     parts: &signed::SignedParts,
     mut digests: Vec<(Hash, Vec<u8>)>,
-    spool: &mut tempfile::SpooledTempFile,
+    spool: &mut Spool,
 ) -> Result<Vec<(Hash, Vec<u8>)>> {
     for info in &parts.signer_infos {
         let Ok(hash) = Hash::from_oid(info.digest_alg.oid) else {
@@ -265,7 +415,7 @@ fn complete_digests(
         if digests.iter().any(|(h, _)| *h == hash) {
             continue;
         }
-        spool.seek(SeekFrom::Start(0))?;
+        spool.rewind()?;
         let mut hasher = Hasher::new(hash);
         let mut buf = vec![0u8; LINE_PIECE];
         loop {
@@ -276,7 +426,7 @@ fn complete_digests(
             hasher.update(buf.get(..n).unwrap_or_default());
         }
         digests.push((hash, hasher.finish()));
-        spool.seek(SeekFrom::End(0))?;
+        spool.seek_to_end()?;
     }
     Ok(digests)
 }
@@ -288,7 +438,7 @@ fn detached(
     input: &mut dyn BufRead,
     boundary: &str,
     micalg: Option<Hash>,
-    spool: &mut tempfile::SpooledTempFile,
+    spool: &mut Spool,
 ) -> Result<ValidSignature> {
     let not_signed =
         |what: &str| Error::data(format!("malformed multipart/signed message: {what}"));
@@ -359,10 +509,7 @@ fn detached(
 
 /// application/pkcs7-mime signed-data: the entity is inside the CMS, hashed and spooled as it
 /// is decoded.
-fn opaque(
-    input: Box<dyn BufRead + '_>,
-    spool: &mut tempfile::SpooledTempFile,
-) -> Result<ValidSignature> {
+fn opaque(input: Box<dyn BufRead + '_>, spool: &mut Spool) -> Result<ValidSignature> {
     let opened = smime::open_envelope(input, InForm::Smime)?;
     let mut reader = SignedReader::open(opened.cms)?;
     if !reader.has_content() {
@@ -510,4 +657,52 @@ pub fn import(keyring: &std::path::Path, signature: &ValidSignature) -> Result<V
         }
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SPOOL_MEMORY, Spool, is_signed};
+    use std::io::{Read, Write};
+
+    /// Content that stays in memory and content that moves to the file part-way come back
+    /// whole, read as often as the digests need.
+    #[test]
+    fn the_spool_gives_back_what_went_in_on_either_side_of_its_memory_limit() {
+        for len in [0, 1000, SPOOL_MEMORY, SPOOL_MEMORY + 70_001] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let mut spool = Spool::default();
+            for piece in data.chunks(65_537) {
+                spool.write_all(piece).unwrap();
+            }
+            assert_eq!(spool.file.is_some(), len > SPOOL_MEMORY, "{len}");
+            for _ in 0..2 {
+                spool.rewind().unwrap();
+                let mut back = Vec::new();
+                spool.read_to_end(&mut back).unwrap();
+                assert!(back == data, "{len}");
+            }
+        }
+    }
+
+    #[test]
+    fn decrypt_takes_only_what_says_it_is_signed_for_a_signature() {
+        assert!(is_signed(
+            b"Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=b\r\n\r\n"
+        ));
+        assert!(is_signed(
+            b"Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\r\n\r\n"
+        ));
+        assert!(is_signed(
+            b"Content-Type: application/x-pkcs7-mime; smime-type=Signed-Data\r\n\r\n"
+        ));
+        for not in [
+            &b"Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\n"[..],
+            b"Content-Type: application/pkcs7-mime\r\n\r\n",
+            b"Content-Type: text/plain\r\n\r\n",
+            b"Subject: no content type\r\n\r\n",
+            b"\x00\x01 not a header",
+        ] {
+            assert!(!is_signed(not), "{}", String::from_utf8_lossy(not));
+        }
+    }
 }

@@ -656,6 +656,25 @@ fn decrypt_fuzz_target_on_the_corpus_and_mutations() {
     assert!(decrypted >= 12, "only {decrypted} seeds decrypted");
 }
 
+#[test]
+fn signed_fuzz_target_on_the_corpus_and_mutations() {
+    let seeds = corpus("signed");
+    assert!(seeds.len() >= 9, "seed corpus missing");
+    let mut rng = 0x0051_9ed0_u64;
+    for (name, data) in &seeds {
+        let result = std::panic::catch_unwind(|| targets::signed(data));
+        assert!(result.is_ok(), "signed target failed on {name}");
+        for _ in 0..150 {
+            let m = mutate(data, &mut rng);
+            let result = std::panic::catch_unwind(|| targets::signed(&m));
+            assert!(
+                result.is_ok(),
+                "signed target failed on a mutation of {name}: {m:02x?}"
+            );
+        }
+    }
+}
+
 /// A session key that OAEP-decodes but is 16 bytes for a cipher that needs 32 (an AES-128-GCM
 /// message relabelled AES-256-GCM) is answered exactly like a wrapped key that does not decode:
 /// the same exit code and the same words, so the answer says nothing about the decoded block.

@@ -373,7 +373,8 @@ pub enum RsaPadding {
 /// Sign `message` with `identity`'s key and SHA-256. Returns the SignerInfo
 /// signatureAlgorithm to name it by and the signature. PKCS#1 v1.5 is named `rsaEncryption`,
 /// as openssl and most mail clients write it (RFC 5754 §3.2 allows both that and
-/// sha256WithRSAEncryption); PSS is named with its parameters (RFC 4056).
+/// sha256WithRSAEncryption); PSS is named with its parameters (RFC 4056); a P-256 key signs
+/// ECDSA, named ecdsa-with-SHA256.
 pub fn sign(
     identity: &super::Identity,
     padding: RsaPadding,
@@ -381,12 +382,20 @@ pub fn sign(
 ) -> crate::Result<(AlgorithmIdentifierOwned, Vec<u8>)> {
     let failed =
         || crate::Error::config(format!("cannot sign with the key in {}", identity.source));
-    // Signing is RSA only for now: EC, X25519 and ML-KEM identities decrypt but do not sign.
-    let super::IdentityKey::Rsa(key) = &identity.key else {
-        return Err(crate::Error::config(format!(
-            "the key in {} cannot sign: sealmail signs with RSA keys only",
-            identity.source
-        )));
+    // RSA and P-256 sign; P-384 (whose ECDSA would want SHA-384 beside a SHA-256 content
+    // digest), X25519 and ML-KEM identities decrypt but do not sign.
+    let key = match &identity.key {
+        super::IdentityKey::Rsa(key) => key,
+        super::IdentityKey::Ec(super::ec::EcPrivateKey::P256(secret)) => {
+            if padding == RsaPadding::Pss {
+                return Err(crate::Error::config(format!(
+                    "the key in {} is a P-256 key: --pss is for RSA keys",
+                    identity.source
+                )));
+            }
+            return ecdsa_p256_sign(secret, message).map_err(|()| failed());
+        }
+        _ => return Err(cannot_sign(identity)),
     };
     match padding {
         RsaPadding::Pkcs1v15 => {
@@ -411,6 +420,38 @@ pub fn sign(
             Ok((alg, sig))
         }
     }
+}
+
+/// Whether `identity` can sign: RSA and P-256 keys.
+pub fn can_sign(identity: &super::Identity) -> bool {
+    matches!(
+        identity.key,
+        super::IdentityKey::Rsa(_) | super::IdentityKey::Ec(super::ec::EcPrivateKey::P256(_))
+    )
+}
+
+/// The error for a key that cannot sign (78).
+pub fn cannot_sign(identity: &super::Identity) -> crate::Error {
+    crate::Error::config(format!(
+        "the key in {} cannot sign: sealmail signs with RSA and P-256 keys",
+        identity.source
+    ))
+}
+
+/// ECDSA on P-256 with SHA-256 (RFC 5753 §7.2, RFC 5758 §3.2: ecdsa-with-SHA256, parameters
+/// absent), deterministic nonces (RFC 6979), the signature DER-encoded as CMS carries it.
+fn ecdsa_p256_sign(
+    secret: &p256::SecretKey,
+    message: &[u8],
+) -> Result<(AlgorithmIdentifierOwned, Vec<u8>), ()> {
+    use p256::ecdsa::signature::Signer as _;
+    let signing = p256::ecdsa::SigningKey::from(secret);
+    let signature: p256::ecdsa::Signature = signing.try_sign(message).map_err(drop)?;
+    let alg = AlgorithmIdentifierOwned {
+        oid: ECDSA_WITH_SHA256,
+        parameters: None,
+    };
+    Ok((alg, signature.to_der().as_bytes().to_vec()))
 }
 
 /// The RSA key of a SubjectPublicKeyInfo (rsaEncryption or id-RSASSA-PSS), at least 2048 bits.

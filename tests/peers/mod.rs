@@ -304,6 +304,81 @@ impl Peer {
     }
 }
 
+/// NSS decodes a SignedData (`cmsutil -D`, Thunderbird's engine), with the CA certificates of
+/// `anchors` trusted for S/MIME in its database and `content` as the signed content of a
+/// detached signature. Returns the status NSS gives the first signer (`GoodSignature`,
+/// `DigestMismatch`, `SigningCertNotTrusted`, ...) and the content it decoded (empty unless
+/// the signature is good).
+pub fn nss_verify(signed: &[u8], content: Option<&[u8]>, anchors: &[&Path]) -> (String, Vec<u8>) {
+    let dir = scratch();
+    let db = NssDb::new(dir.path());
+    for anchor in anchors {
+        db.import_anchor(anchor);
+    }
+    let input = dir.path().join("signed.der");
+    write(&input, signed);
+    let output = dir.path().join("content");
+    let detached = dir.path().join("detached");
+    if let Some(content) = content {
+        write(&detached, content);
+    }
+    // Once for the report (`-h 2 -n`: the signer status, no content), once for the content.
+    // (The second fails, writing nothing, when the signature is not good.)
+    let decode = |args: &[&str]| {
+        let mut cmd = Command::new("cmsutil");
+        cmd.arg("-D")
+            .arg("-d")
+            .arg(&db.arg)
+            .arg("-i")
+            .arg(&input)
+            .args(args);
+        if content.is_some() {
+            cmd.arg("-c").arg(&detached);
+        }
+        exec(cmd, b"")
+    };
+    let out = expect_success("cmsutil -D -n", decode(&["-h", "2", "-n"]));
+    decode(&["-o", &output.display().to_string()]);
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    let status = report
+        .split("signer0.status=")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("cmsutil -D reported no signer status: {report}"))
+        .to_string();
+    (status, std::fs::read(&output).unwrap_or_default())
+}
+
+/// NSS signs `content` as `id` (`cmsutil -S -G -P`: signing time and SMIMECapabilities, as
+/// Thunderbird does), detached (`-T`) or with the content inside: the DER ContentInfo. The CA
+/// certificates of `anchors` are trusted in its database, since NSS checks its own signer.
+pub fn nss_sign(id: &Identity, content: &[u8], detached: bool, anchors: &[&Path]) -> Vec<u8> {
+    let dir = scratch();
+    let db = NssDb::new(dir.path());
+    for anchor in anchors {
+        db.import_anchor(anchor);
+    }
+    db.import_identity(id);
+    let input = dir.path().join("content");
+    write(&input, content);
+    let output = dir.path().join("signed.der");
+    let mut cmd = Command::new("cmsutil");
+    cmd.arg("-S")
+        .arg("-d")
+        .arg(&db.arg)
+        .arg("-N")
+        .arg(&id.email)
+        .args(["-G", "-P", "-i"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&output);
+    if detached {
+        cmd.arg("-T");
+    }
+    expect_success("cmsutil -S", exec(cmd, b""));
+    read(&output)
+}
+
 /// `openssl cms -encrypt -binary -outform DER ARGS -recip CERT...`: the DER or BER message.
 /// `args` come before the recipients, so per-recipient `-keyopt`s go in `recip_args`.
 pub fn openssl_encrypt(args: &[&str], to: &[&Identity], content: &[u8]) -> Vec<u8> {
@@ -448,6 +523,20 @@ impl NssDb {
             .arg("-W")
             .arg(PASSPHRASE);
         expect_success("pk12util -i", exec(cmd, b""));
+    }
+
+    /// A CA certificate, trusted to issue S/MIME certificates (`-t ,C,`).
+    fn import_anchor(&self, cert: &Path) {
+        let mut cmd = Command::new("certutil");
+        cmd.arg("-A")
+            .arg("-d")
+            .arg(&self.arg)
+            .arg("-n")
+            .arg(cert.display().to_string())
+            .args(["-t", ",C,"])
+            .arg("-i")
+            .arg(cert);
+        expect_success("certutil -A (anchor)", exec(cmd, b""));
     }
 
     fn import_cert(&self, id: &Identity) {
