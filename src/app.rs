@@ -497,13 +497,15 @@ fn run_decrypt(request: DecryptRequest) -> Result<()> {
             for warning in &signed.warnings {
                 warn(warning);
             }
-            for line in &signed.verified.report {
-                eprintln!("sealmail: {line}");
-            }
-            if !signed.verified.verdict.is_trusted() {
-                warn(
-                    "the signer above is not trusted: the message may not be from who it says (--require-trusted refuses such messages)",
-                );
+            if let Some(verified) = &signed.verified {
+                for line in &verified.report {
+                    eprintln!("sealmail: {line}");
+                }
+                if !verified.verdict.is_trusted() {
+                    warn(
+                        "the signer above is not trusted: the message may not be from who it says (--require-trusted refuses such messages)",
+                    );
+                }
             }
         }
         None if request.import => {
@@ -514,15 +516,17 @@ fn run_decrypt(request: DecryptRequest) -> Result<()> {
     if request.import
         && let Some(signed) = &signed
     {
-        if signed.verified.verdict.is_trusted() {
-            import_signer(keyring.as_deref(), &signed.verified)?;
-        } else {
-            warn("the signer is not trusted, so it was not imported");
+        match &signed.verified {
+            Some(verified) if verified.verdict.is_trusted() => {
+                import_signer(keyring.as_deref(), verified)?;
+            }
+            Some(_) => warn("the signer is not trusted, so it was not imported"),
+            None => warn("the signature could not be checked, so no signer was imported"),
         }
     }
     output.commit()?;
     // A valid signature inside covers what CBC does not: the content as the signer wrote it.
-    if !decrypted.integrity_protected && signed.is_none() {
+    if !decrypted.integrity_protected && signed.as_ref().is_none_or(|s| s.verified.is_none()) {
         warn(
             "the message was not integrity-protected (CBC in EnvelopedData): it decrypted, but \
              could have been altered on the way without anyone noticing",

@@ -19,7 +19,7 @@ use crate::keys::trust::{TrustSources, TrustStore};
 use crate::message::{self, BodyForm, LineEnding};
 use crate::pipeline::worker_error;
 use crate::smime::{self, InForm};
-use crate::verify::{Verified, VerifyPlan};
+use crate::verify::{InnerMessage, Verified, VerifyPlan};
 use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use zeroize::Zeroizing;
 
@@ -57,9 +57,11 @@ pub struct InnerSignatures {
     pub now: std::time::SystemTime,
 }
 
-/// A signature found inside the encryption and checked, and the trust store's warnings.
+/// A signature found inside the encryption: checked (`verified`), or not checkable because the
+/// signer's certificate is not in the message (`verified` is `None` and the reason is among the
+/// warnings); and the trust store's warnings.
 pub struct InnerSigned {
-    pub verified: Verified,
+    pub verified: Option<Verified>,
     pub warnings: Vec<String>,
 }
 
@@ -184,15 +186,125 @@ fn restore_verified(
         now: inner.now,
     };
     let from = outer.map(crate::verify::from_addresses).unwrap_or_default();
-    let checked = crate::verify::check(&plan, &header_section, Box::new(plaintext), &from)?;
-    if !checked.verified.verdict.is_trusted() && inner.require_trusted {
-        return Err(crate::verify::untrusted(&checked.verified).with_hint(
-            "add the issuer's certificate with --ca FILE, or decrypt without --require-trusted",
-        ));
+    let checked = crate::verify::check_inner(&plan, &header_section, Box::new(plaintext), &from)?;
+    let mut warnings = warnings;
+    match (&checked.verified, checked.uncheckable) {
+        (_, Some(reason)) if inner.require_trusted => return Err(reason),
+        (_, Some(reason)) => warnings.push(format!(
+            "{}; the message is shown as it is",
+            reason.message()
+        )),
+        (Some(verified), None) if !verified.verdict.is_trusted() && inner.require_trusted => {
+            return Err(crate::verify::untrusted(verified).with_hint(
+                "add the issuer's certificate with --ca FILE, or decrypt without --require-trusted",
+            ));
+        }
+        _ => {}
     }
-    let (mut signed_entity, verified) = checked.into_entity()?;
-    *found = Some(InnerSigned { verified, warnings });
-    restore(&mut signed_entity, outer, entity, line_ending, out)
+    *found = Some(InnerSigned {
+        verified: checked.verified,
+        warnings,
+    });
+    match checked.message {
+        InnerMessage::AsSigned(rest) => restore(
+            std::io::Cursor::new(header_section).chain(rest),
+            outer,
+            entity,
+            line_ending,
+            out,
+        ),
+        InnerMessage::Entity(signed_entity) => restore(
+            with_wrapper_fields(&header_section, signed_entity)?,
+            outer,
+            entity,
+            line_ending,
+            out,
+        ),
+    }
+}
+
+/// The signed entity with what the signed wrapper's header adds in front of it: the Subject,
+/// From, To... that `encrypt` sealed (header protection) when the message it was given was
+/// already signed, as a Postfix filter gets a mail client's signed message, and the wrapper's
+/// header-protection markers (`hp="cipher"`, sealmail's implicit-type marker) moved onto the
+/// entity's Content-Type. Restoring then finds the message as it would an unsigned one. The
+/// wrapper's own Content-* fields describe the signature layer, which is gone; its MIME-Version
+/// stays unless the entity has its own.
+fn with_wrapper_fields(
+    header_section: &[u8],
+    mut signed_entity: impl BufRead,
+) -> Result<impl BufRead> {
+    let mut fields = Vec::new();
+    let mut markers: Vec<&[u8]> = Vec::new();
+    let mut keep = false;
+    let mut in_content_type = false;
+    for line in header_section.split_inclusive(|&b| b == b'\n') {
+        if line == b"\r\n" || line == b"\n" {
+            break;
+        }
+        if !line.starts_with(b" ") && !line.starts_with(b"\t") {
+            let name = line
+                .split(|&b| b == b':')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            keep = !(name.starts_with(b"content-") || name == b"mime-version");
+            in_content_type = name == b"content-type";
+        }
+        if keep {
+            fields.extend_from_slice(line);
+        }
+        if in_content_type {
+            let lower = line.to_ascii_lowercase();
+            for (needle, marker) in [
+                (&b"hp=\"cipher\""[..], &b"; hp=\"cipher\""[..]),
+                (b"hp=cipher", b"; hp=\"cipher\""),
+                (b"sealmail-implicit=yes", b"; sealmail-implicit=yes"),
+            ] {
+                if memchr::memmem::find(&lower, needle).is_some() && !markers.contains(&marker) {
+                    markers.push(marker);
+                }
+            }
+        }
+    }
+    let entity_header = message::read_header_section(&mut signed_entity)?;
+    let mut head = fields;
+    // A whole message needs its MIME-Version, which was the wrapper's.
+    let has_mime_version = |h: &[u8]| {
+        h.split_inclusive(|&b| b == b'\n')
+            .any(|l| l.len() > 13 && l[..13].eq_ignore_ascii_case(b"mime-version:"))
+    };
+    if has_mime_version(header_section) && !has_mime_version(&entity_header) {
+        let eol: &[u8] = if header_section.contains(&b'\r') {
+            b"\r\n"
+        } else {
+            b"\n"
+        };
+        head.extend_from_slice(b"MIME-Version: 1.0");
+        head.extend_from_slice(eol);
+    }
+    let mut in_content_type = false;
+    let lines: Vec<&[u8]> = entity_header.split_inclusive(|&b| b == b'\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        if !line.starts_with(b" ") && !line.starts_with(b"\t") {
+            in_content_type = line.len() > 13 && line[..13].eq_ignore_ascii_case(b"content-type:");
+        }
+        let last_of_field = lines
+            .get(i + 1)
+            .is_none_or(|next| !next.starts_with(b" ") && !next.starts_with(b"\t"));
+        if in_content_type && last_of_field && !markers.is_empty() {
+            let body = line.strip_suffix(b"\n").unwrap_or(line);
+            let body = body.strip_suffix(b"\r").unwrap_or(body);
+            head.extend_from_slice(body);
+            for marker in &markers {
+                head.extend_from_slice(marker);
+            }
+            head.extend_from_slice(&line[body.len()..]);
+        } else {
+            head.extend_from_slice(line);
+        }
+    }
+    Ok(std::io::Cursor::new(head).chain(signed_entity))
 }
 
 /// `--require-aead` against an EnvelopedData message.

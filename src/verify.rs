@@ -92,7 +92,12 @@ pub fn is_signed(header_section: &[u8]) -> bool {
     };
     let subtype = ct.subtype().unwrap_or_default().to_ascii_lowercase();
     match (ct.ctype().to_ascii_lowercase().as_str(), subtype.as_str()) {
-        ("multipart", "signed") => true,
+        // S/MIME's protocols only: a PGP/MIME signature (application/pgp-signature) is not ours
+        // to check. RFC 1847 requires the parameter; without it, S/MIME is assumed.
+        ("multipart", "signed") => ct.attribute("protocol").is_none_or(|p| {
+            let p = p.to_ascii_lowercase();
+            p == "application/pkcs7-signature" || p == "application/x-pkcs7-signature"
+        }),
         ("application", "pkcs7-mime" | "x-pkcs7-mime") => ct
             .attribute("smime-type")
             .is_some_and(|t| t.eq_ignore_ascii_case("signed-data")),
@@ -122,20 +127,152 @@ impl Checked {
 pub fn check(
     plan: &VerifyPlan,
     header_section: &[u8],
-    mut input: Box<dyn BufRead + '_>,
+    input: Box<dyn BufRead + '_>,
     from: &[String],
 ) -> Result<Checked> {
-    let kind = signed_kind(header_section)?;
     let mut spool = Spool::default();
+    let verified = check_into(plan, header_section, input, from, &mut spool)?;
+    Ok(Checked { verified, spool })
+}
+
+/// What `decrypt` makes of a signature inside the encryption: checked (`verified`), or not
+/// checkable because the signer's certificate is not in the message (`uncheckable`: a signed
+/// mail forwarded encrypted, signed with `-nocerts`), which is not the same as wrong: such
+/// content is not shown to be altered, and is all the reader has. Either way `message` is what
+/// to show, read back from a spool once the check is done: for multipart/signed the message
+/// exactly as it was signed, signature included (a mail client's signed message that a filter
+/// encrypted: it can be checked again later, by `sealmail verify` or the mail client); the
+/// signed entity when it carries the header protection itself (`encrypt --sign`), and for
+/// signed-data, whose content is unreadable inside the CMS.
+pub struct Inner {
+    pub verified: Option<Verified>,
+    pub uncheckable: Option<Error>,
+    pub message: InnerMessage,
+}
+
+/// What `decrypt` writes after an inner signature was checked.
+pub enum InnerMessage {
+    /// The multipart/signed body as it was read (after the header section the caller holds).
+    AsSigned(Box<dyn BufRead>),
+    /// signed-data: the entity that was inside it.
+    Entity(Box<dyn BufRead>),
+}
+
+/// [`check`] for `decrypt` (see [`Inner`]).
+pub fn check_inner(
+    plan: &VerifyPlan,
+    header_section: &[u8],
+    input: Box<dyn BufRead + '_>,
+    from: &[String],
+) -> Result<Inner> {
+    let detached = matches!(signed_kind(header_section)?, SignedKind::Detached { .. });
+    let mut spool = Spool::default();
+    let mut raw = Spool::default();
+    let outcome = if detached {
+        let mut tee = Tee {
+            inner: input,
+            copy: &mut raw,
+            failed: None,
+        };
+        let outcome = check_into(plan, header_section, Box::new(&mut tee), from, &mut spool);
+        // The epilogue after the closing boundary is part of the message as it was signed.
+        if outcome.is_ok() || outcome.as_ref().is_err_and(signed::is_unknown_signer) {
+            std::io::copy(&mut tee, &mut std::io::sink())?;
+        }
+        if let Some(e) = tee.failed {
+            return Err(e.into());
+        }
+        outcome
+    } else {
+        check_into(plan, header_section, input, from, &mut spool)
+    };
+    let (verified, uncheckable) = match outcome {
+        Ok(verified) => (Some(verified), None),
+        Err(reason) if signed::is_unknown_signer(&reason) => (None, Some(reason)),
+        Err(e) => return Err(e),
+    };
+    spool.rewind()?;
+    let message = if detached && !carries_header_protection(&mut spool)? {
+        drop(spool);
+        raw.rewind()?;
+        InnerMessage::AsSigned(Box::new(raw))
+    } else {
+        InnerMessage::Entity(Box::new(spool))
+    };
+    Ok(Inner {
+        verified,
+        uncheckable,
+        message,
+    })
+}
+
+/// Does the signed entity's own header carry header protection (`hp="cipher"`: the sender
+/// signed the protected Subject, From, ... as `sealmail encrypt --sign` does)? Then `decrypt`
+/// shows the entity, whose protected fields only restoring it brings back; otherwise the
+/// message as it was signed.
+fn carries_header_protection(spool: &mut Spool) -> Result<bool> {
+    let start = spool.fill_buf()?;
+    let Some(end) = memchr::memmem::find(start, b"\r\n\r\n") else {
+        return Ok(false);
+    };
+    let header = start.get(..end).unwrap_or_default().to_ascii_lowercase();
+    Ok(memchr::memmem::find(&header, b"hp=\"cipher\"").is_some()
+        || memchr::memmem::find(&header, b"hp=cipher").is_some())
+}
+
+/// A reader that keeps a copy of everything read through it (what `decrypt` shows once the
+/// signature is checked). A failure to keep the copy is remembered and reported after.
+struct Tee<'a, 'b> {
+    inner: Box<dyn BufRead + 'b>,
+    copy: &'a mut Spool,
+    failed: Option<std::io::Error>,
+}
+
+impl Read for Tee<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.copy.write_all(buf.get(..n).unwrap_or_default())?;
+        Ok(n)
+    }
+}
+
+impl BufRead for Tee<'_, '_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        match self.inner.fill_buf() {
+            Ok(buf) => {
+                if let Err(e) = self.copy.write_all(buf.get(..amt).unwrap_or(buf)) {
+                    self.failed.get_or_insert(e);
+                }
+            }
+            Err(e) => {
+                self.failed.get_or_insert(e);
+            }
+        }
+        self.inner.consume(amt);
+    }
+}
+
+fn check_into(
+    plan: &VerifyPlan,
+    header_section: &[u8],
+    mut input: Box<dyn BufRead + '_>,
+    from: &[String],
+    spool: &mut Spool,
+) -> Result<Verified> {
+    let kind = signed_kind(header_section)?;
     let signature = match kind {
         SignedKind::Detached { boundary, micalg } => {
-            detached(&mut input, &boundary, micalg, &mut spool)?
+            detached(&mut input, &boundary, micalg, spool)?
         }
         SignedKind::Opaque => {
             let whole: Box<dyn BufRead + '_> = Box::new(std::io::BufReader::new(
                 std::io::Cursor::new(header_section.to_vec()).chain(input),
             ));
-            opaque(whole, &mut spool)?
+            opaque(whole, spool)?
         }
     };
     let verdict = trust_verdict(plan, &signature, from);
@@ -144,13 +281,10 @@ pub fn check(
         trust::describe_signer(&signature.signer)
     )];
     report.push(verdict.describe());
-    Ok(Checked {
-        verified: Verified {
-            signature,
-            verdict,
-            report,
-        },
-        spool,
+    Ok(Verified {
+        signature,
+        verdict,
+        report,
     })
 }
 

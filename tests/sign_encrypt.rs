@@ -167,8 +167,18 @@ fn sealmail_verifies_what_openssl_signs_then_encrypts() {
             String::from_utf8_lossy(&out.stdout).contains("Signed, then encrypted by openssl."),
             "{detach:?}"
         );
-        assert!(!String::from_utf8_lossy(&out.stdout).contains("pkcs7"));
         assert!(err.contains("trusted: chains to CN=Test Root"), "{err}");
+        if detach.is_empty() {
+            // multipart/signed comes out as it was signed, so it can be checked again later.
+            assert!(String::from_utf8_lossy(&out.stdout).contains("application/pkcs7-signature"));
+            let mut cmd = sealmail();
+            cmd.args(["verify", "--ca", &pki.arg("root.crt")]);
+            let again = run(cmd, &out.stdout);
+            assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+        } else {
+            // signed-data's content is only readable taken out of it.
+            assert!(!String::from_utf8_lossy(&out.stdout).contains("pkcs7"));
+        }
     }
 }
 
@@ -287,6 +297,57 @@ fn require_trusted_refuses_a_message_that_is_not_signed() {
     cmd.args(["decrypt", "--require-trusted", "-i"])
         .arg(fixture("keys/bob.key"));
     assert_fails(&run(cmd, &sealed.stdout), 77, "not signed");
+}
+
+/// A signed mail forwarded encrypted whose signature carries no certificate (openssl's
+/// `-nocerts`, fixtures/messages/lf/signed.eml): the signature cannot be checked, which is not
+/// the same as wrong. decrypt shows the message with a warning (and no CBC "not protected"
+/// pass); `--require-trusted` refuses it with 77 and nothing out; `verify` answers 77.
+#[test]
+fn an_inner_signature_without_its_certificate_is_a_warning_not_a_failure() {
+    let signed = std::fs::read(fixture("messages/lf/signed.eml")).unwrap();
+    let mut cmd = sealmail();
+    cmd.args(["encrypt", "-r"]).arg(fixture("keys/bob.crt"));
+    let sealed = run(cmd, &signed);
+    assert_eq!(sealed.status.code(), Some(0));
+    let mut cmd = sealmail();
+    cmd.args(["decrypt", "-i"]).arg(fixture("keys/bob.key"));
+    let out = run(cmd, &sealed.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        out.stdout, signed,
+        "the message comes back as it went in, signature included"
+    );
+    let said = stderr(&out);
+    assert!(said.contains("sealmail: warning: the signer's certificate is not in the message, so the signature cannot be checked"), "{said}");
+    assert!(said.contains("not integrity-protected"), "{said}");
+
+    let mut cmd = sealmail();
+    cmd.args(["decrypt", "--require-trusted", "-i"])
+        .arg(fixture("keys/bob.key"));
+    assert_fails(&run(cmd, &sealed.stdout), 77, "cannot be checked");
+
+    let mut cmd = sealmail();
+    cmd.arg("verify").arg(fixture("messages/lf/signed.eml"));
+    assert_fails(&run(cmd, b""), 77, "cannot be checked");
+}
+
+/// A PGP/MIME signed message (multipart/signed, application/pgp-signature) is not an S/MIME
+/// signature: decrypt gives it back untouched and says nothing about signers.
+#[test]
+fn a_pgp_signed_message_inside_is_not_taken_for_an_smime_signature() {
+    let pgp = b"From: a@example.org\nTo: bob@example.org\nSubject: pgp\nMIME-Version: 1.0\nContent-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nsigned with PGP\n--b1\nContent-Type: application/pgp-signature\n\n-----BEGIN PGP SIGNATURE-----\niQEzBAEBCAAdFiEE\n-----END PGP SIGNATURE-----\n--b1--\n";
+    let mut cmd = sealmail();
+    cmd.args(["encrypt", "--cipher", "chacha20-poly1305", "-r"])
+        .arg(fixture("keys/bob.crt"));
+    let sealed = run(cmd, pgp);
+    assert_eq!(sealed.status.code(), Some(0));
+    let mut cmd = sealmail();
+    cmd.args(["decrypt", "-i"]).arg(fixture("keys/bob.key"));
+    let out = run(cmd, &sealed.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout, pgp);
+    assert!(!stderr(&out).contains("sign"), "{}", stderr(&out));
 }
 
 #[test]

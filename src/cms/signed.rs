@@ -568,6 +568,13 @@ pub struct ValidSignature {
 /// encapsulated type, and the signature over the signed attributes. Any failure is 65 with the
 /// reason; `signer` in the message says who the message claims signed it when known.
 pub fn check(parts: &SignedParts, digests: &[(Hash, Vec<u8>)]) -> Result<ValidSignature> {
+    if !parts
+        .signer_infos
+        .iter()
+        .any(|info| find_signer(&parts.certificates, &info.sid).is_some())
+    {
+        return Err(unknown_signer());
+    }
     let mut failure = None;
     for info in &parts.signer_infos {
         match check_one(parts, info, digests) {
@@ -585,10 +592,7 @@ fn check_one(
     info: &SignerInfo,
     digests: &[(Hash, Vec<u8>)],
 ) -> Result<ValidSignature> {
-    let signer = find_signer(&parts.certificates, &info.sid).ok_or_else(|| {
-        Error::data("the signer's certificate is not in the message")
-            .with_hint("ask the sender to include their certificate (openssl cms -sign does)")
-    })?;
+    let signer = find_signer(&parts.certificates, &info.sid).ok_or_else(unknown_signer)?;
     let who = crate::keys::trust::describe_certificate(signer);
     let invalid =
         |reason: String| Error::data(format!("the signature by {who} is not valid: {reason}"));
@@ -667,6 +671,24 @@ fn single_attribute(
         (Some(a), None) if a.values.len() == 1 => Ok(a.values.iter().next()),
         _ => Err(format!("the attribute {oid} appears more than once")),
     }
+}
+
+/// No SignerInfo names a certificate the message carries: the signature cannot be checked at
+/// all, which is not the same as a signature that is wrong. 77, like a signer who is not trusted
+/// (nothing says who signed); `decrypt` releases the content with a warning
+/// ([`is_unknown_signer`]).
+fn unknown_signer() -> Error {
+    Error::no_permission(
+        "the signer's certificate is not in the message, so the signature cannot be checked",
+    )
+    .with_hint("ask the sender to include their certificate (openssl cms -sign does)")
+}
+
+/// Is `e` the answer of [`check`] for a signature whose signer's certificate is missing?
+pub fn is_unknown_signer(e: &Error) -> bool {
+    e.kind() == crate::Kind::NoPermission
+        && e.message()
+            .starts_with("the signer's certificate is not in the message")
 }
 
 fn find_signer<'a>(certs: &'a [Certificate], sid: &SignerIdentifier) -> Option<&'a Certificate> {
