@@ -125,8 +125,9 @@ pub fn signed(data: &[u8]) {
             e.message()
         );
     }
+    // 77 only for a signature whose signer's certificate is not in it: it cannot be checked.
     if let Err(e) = read_signed(data) {
-        check_error(&e, &[Kind::Data], data);
+        check_error(&e, &[Kind::Data, Kind::NoPermission], data);
     }
 }
 
