@@ -353,16 +353,8 @@ impl<R: Read> EnvelopeReader<R> {
         let tag_len = match &self.head.content {
             ContentEncryption::Aead(c) => c.tag_len,
             ContentEncryption::Cbc(_) => {
-                // unprotectedAttrs [1], which carry nothing sealmail acts on.
-                if !self.tlv.at_end(aed_end)? {
-                    let h = self.tlv.header()?;
-                    if h.tag != 0xA1 {
-                        return Err(Error::data(
-                            "malformed CMS: unexpected element after the encrypted content",
-                        ));
-                    }
-                    self.tlv.skip(h, 0)?;
-                }
+                // unprotectedAttrs [1].
+                self.skip_trailing_attributes(aed_end, 0xA1, "the encrypted content")?;
                 self.close_outer(aed_end)?;
                 return Ok(None);
             }
@@ -393,17 +385,31 @@ impl<R: Read> EnvelopeReader<R> {
                 mac.len(),
             )));
         }
-        if !self.tlv.at_end(aed_end)? {
-            let h = self.tlv.header()?;
-            if h.tag != 0xA2 {
-                return Err(Error::data(
-                    "malformed CMS: unexpected element after the mac",
-                ));
-            }
-            self.tlv.skip(h, 0)?;
-        }
+        // unauthAttrs [2].
+        self.skip_trailing_attributes(aed_end, 0xA2, "the mac")?;
         self.close_outer(aed_end)?;
         Ok(Some(mac))
+    }
+
+    /// Skip the optional attributes (context tag `tag`) that may close an envelope ending at
+    /// `envelope_end`: they carry nothing sealmail acts on. Anything else there is malformed;
+    /// `after` names what it follows, for the error.
+    fn skip_trailing_attributes(
+        &mut self,
+        envelope_end: Option<u64>,
+        tag: u8,
+        after: &str,
+    ) -> Result<()> {
+        if self.tlv.at_end(envelope_end)? {
+            return Ok(());
+        }
+        let h = self.tlv.header()?;
+        if h.tag != tag {
+            return Err(Error::data(format!(
+                "malformed CMS: unexpected element after {after}"
+            )));
+        }
+        self.tlv.skip(h, 0)
     }
 
     /// Close the envelope (ending at `envelope_end`), its `[0]` and the ContentInfo.
