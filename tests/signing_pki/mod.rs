@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use crate::common::{fixture, run, sealmail};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn have_openssl() -> bool {
@@ -157,6 +157,11 @@ impl Pki {
         ]);
     }
 
+    /// The folder everything is made in (openssl runs there).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -177,6 +182,32 @@ impl Pki {
             String::from_utf8_lossy(&out.stderr)
         );
         out
+    }
+
+    /// `sealmail sign -i alice.key --cert alice.crt EXTRA...` of `message`, which must succeed.
+    pub fn sign(&self, extra: &[&str], message: &[u8]) -> Vec<u8> {
+        let mut cmd = sealmail();
+        cmd.arg("sign")
+            .arg("-i")
+            .arg(self.path("alice.key"))
+            .arg("--cert")
+            .arg(self.path("alice.crt"))
+            .args(extra);
+        let out = run(cmd, message);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// `sealmail verify EXTRA...` of `signed`.
+    pub fn verify(&self, extra: &[&str], signed: &[u8]) -> Output {
+        let mut cmd = sealmail();
+        cmd.arg("verify").args(extra);
+        run(cmd, signed)
     }
 
     /// `sealmail encrypt --sign -i alice.key -r bob.crt EXTRA...` of `message`.
