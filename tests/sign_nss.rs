@@ -116,21 +116,10 @@ fn nss_decrypts_then_verifies_what_sealmail_signs_and_encrypts() {
         cert: fixture("keys/bob.crt"),
         email: "bob@example.org".into(),
     };
-    let mut cmd = sealmail();
-    cmd.args(["encrypt", "--sign", "--outform", "der", "-i"])
-        .arg(pki.path("alice.key"))
-        .arg("-r")
-        .arg(&bob.cert);
-    let out = run(cmd, MESSAGE);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let sealed = pki.sign_and_encrypt(&["--outform", "der"], MESSAGE);
     // Bob's certificate says nothing of capabilities: AES-CBC and PKCS#1 v1.5, which NSS reads.
     let signed_entity = Peer::Nss
-        .decrypt(&bob, &out.stdout)
+        .decrypt(&bob, &sealed)
         .unwrap_or_else(|e| panic!("{e}"));
     let (entity, signature) = split_detached(&signed_entity);
     let (status, _) = peers::nss_verify(&signature, Some(&entity), &[&pki.path("root.crt")]);
