@@ -22,25 +22,6 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// openssl signs `entity` as Alice (`openssl cms -sign EXTRA...`): signed.eml, S/MIME.
-fn openssl_signs(pki: &Pki, entity: &[u8], extra: &[&str]) {
-    std::fs::write(pki.path("entity.txt"), entity).unwrap();
-    let mut args = vec![
-        "cms",
-        "-sign",
-        "-in",
-        "entity.txt",
-        "-signer",
-        "alice.crt",
-        "-inkey",
-        "alice.key",
-        "-out",
-        "signed.eml",
-    ];
-    args.extend_from_slice(extra);
-    pki.openssl(&args);
-}
-
 /// openssl encrypts the file `input` to Bob with `cipher` (`-aes256`, `-aes-256-gcm`); the
 /// sealed message, also left in sealed.eml.
 fn openssl_encrypts_to_bob(pki: &Pki, cipher: &str, input: &str) -> Vec<u8> {
@@ -189,8 +170,8 @@ fn sealmail_verifies_what_openssl_signs_then_encrypts() {
     }
     let pki = Pki::new();
     for detach in [&[][..], &["-nodetach"][..]] {
-        openssl_signs(
-            &pki,
+        pki.openssl_signs(
+            "cms",
             b"Content-Type: text/plain\r\n\r\nSigned, then encrypted by openssl.\r\n",
             detach,
         );
@@ -213,12 +194,12 @@ fn an_invalid_inner_signature_is_65_with_nothing_written() {
         return;
     }
     let pki = Pki::new();
-    openssl_signs(
-        &pki,
+    let signed = pki.openssl_signs(
+        "cms",
         b"Content-Type: text/plain\r\n\r\nPay 10 euros.\r\n",
         &[],
     );
-    let signed = String::from_utf8(std::fs::read(pki.path("signed.eml")).unwrap()).unwrap();
+    let signed = String::from_utf8(signed).unwrap();
     assert!(signed.contains("Pay 10 euros."));
     std::fs::write(
         pki.path("forged.eml"),
@@ -482,8 +463,7 @@ fn a_large_message_whose_inner_signature_fails_at_its_end_releases_nothing() {
         entity.extend_from_slice(b"The quick brown fox jumps over the lazy dog.\r\n");
     }
     entity.extend_from_slice(b"Pay 10 euros.\r\n");
-    openssl_signs(&pki, &entity, &["-binary"]);
-    let mut signed = std::fs::read(pki.path("signed.eml")).unwrap();
+    let mut signed = pki.openssl_signs("cms", &entity, &["-binary"]);
     let at = signed
         .windows(13)
         .rposition(|w| w == b"Pay 10 euros.")

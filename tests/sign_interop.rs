@@ -113,43 +113,23 @@ fn eight_bit_text_is_signed_as_quoted_printable() {
     openssl_verifies(&pki, &signed);
 }
 
-fn entity_file(pki: &Pki) -> &'static str {
-    std::fs::write(
-        pki.path("entity.txt"),
-        "Content-Type: text/plain\r\n\r\nSigned by openssl.\r\n",
-    )
-    .unwrap();
-    "entity.txt"
-}
-
 #[test]
 fn sealmail_verifies_what_openssl_signs() {
     if !have_openssl() {
         return;
     }
     let pki = Pki::new();
-    let input = entity_file(&pki);
     for (tool, extra) in [
         ("cms", &[][..]),
         ("cms", &["-nodetach"][..]),
         ("smime", &[][..]),
         ("smime", &["-nodetach"][..]),
     ] {
-        let mut args = vec![
+        let signed = pki.openssl_signs(
             tool,
-            "-sign",
-            "-in",
-            input,
-            "-signer",
-            "alice.crt",
-            "-inkey",
-            "alice.key",
-            "-out",
-            "signed.eml",
-        ];
-        args.extend_from_slice(extra);
-        pki.openssl(&args);
-        let signed = std::fs::read(pki.path("signed.eml")).unwrap();
+            b"Content-Type: text/plain\r\n\r\nSigned by openssl.\r\n",
+            extra,
+        );
         let out = pki.verify(&["--ca", &pki.arg("root.crt")], &signed);
         assert_eq!(
             out.status.code(),

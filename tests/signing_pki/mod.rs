@@ -193,14 +193,28 @@ impl Pki {
             .arg("--cert")
             .arg(self.path("alice.crt"))
             .args(extra);
-        let out = run(cmd, message);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        stdout_of_success(cmd, message)
+    }
+
+    /// openssl signs `entity` as Alice: `openssl TOOL -sign EXTRA...` (TOOL `cms` or `smime`)
+    /// writes signed.eml, S/MIME, whose bytes are returned.
+    pub fn openssl_signs(&self, tool: &str, entity: &[u8], extra: &[&str]) -> Vec<u8> {
+        std::fs::write(self.path("entity.txt"), entity).unwrap();
+        let mut args = vec![
+            tool,
+            "-sign",
+            "-in",
+            "entity.txt",
+            "-signer",
+            "alice.crt",
+            "-inkey",
+            "alice.key",
+            "-out",
+            "signed.eml",
+        ];
+        args.extend_from_slice(extra);
+        self.openssl(&args);
+        std::fs::read(self.path("signed.eml")).unwrap()
     }
 
     /// `sealmail verify EXTRA...` of `signed`.
@@ -218,14 +232,7 @@ impl Pki {
             .arg("-r")
             .arg(fixture("keys/bob.crt"))
             .args(extra);
-        let out = run(cmd, message);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        stdout_of_success(cmd, message)
     }
 
     /// `sealmail decrypt -i bob.key EXTRA...` of `message`.
@@ -236,4 +243,16 @@ impl Pki {
             .args(extra);
         run(cmd, message)
     }
+}
+
+/// Run sealmail with `stdin`; it must exit 0 (else the test fails showing its stderr). Its stdout.
+fn stdout_of_success(cmd: Command, stdin: &[u8]) -> Vec<u8> {
+    let out = run(cmd, stdin);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
