@@ -320,8 +320,8 @@ impl<R: Read> Tlv<R> {
 /// an EncryptedContentInfo, the eContent OCTET STRING of a SignedData. DER sends it primitive;
 /// BER may cut it into chunks, OCTET STRINGs nested in constructed levels of definite or
 /// indefinite length, which are read here in order without ever holding more than the caller's
-/// buffer. Its header has been read by the caller, which says what the content is for error
-/// messages.
+/// buffer. The caller reads the string's header (its tag depends on where it stands) and
+/// starts it as [`StreamedString::primitive`] or [`StreamedString::chunked`].
 pub(crate) enum StreamedString {
     /// Inside a primitive string with this many bytes left.
     Primitive {
