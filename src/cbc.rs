@@ -79,6 +79,31 @@ macro_rules! each_mode {
     };
 }
 
+impl<A: KeyIvInit, B: KeyIvInit, C: KeyIvInit, D: KeyIvInit> Mode<A, B, C, D> {
+    /// The mode of `cipher` keyed with `key` and `iv`, encrypting or decrypting as `A`..`D` are.
+    fn new(cipher: CbcCipher, key: &[u8], iv: &[u8]) -> Result<Self> {
+        Ok(match cipher {
+            CbcCipher::Aes128 => Mode::Aes128(A::new_from_slices(key, iv).map_err(|_| bad_key())?),
+            CbcCipher::Aes192 => Mode::Aes192(B::new_from_slices(key, iv).map_err(|_| bad_key())?),
+            CbcCipher::Aes256 => Mode::Aes256(C::new_from_slices(key, iv).map_err(|_| bad_key())?),
+            CbcCipher::DesEde3 => {
+                Mode::DesEde3(D::new_from_slices(key, iv).map_err(|_| bad_key())?)
+            }
+        })
+    }
+}
+
+/// Move the bytes a streaming cipher held back from its last call in front of `data`, and wipe
+/// the buffer `data` came in (it may hold plaintext).
+fn take_pending_in_front(pending: &mut Zeroizing<Vec<u8>>, data: &mut Vec<u8>) {
+    if !pending.is_empty() {
+        let mut joined = std::mem::take(&mut **pending);
+        joined.extend_from_slice(data);
+        std::mem::swap(data, &mut joined);
+        zeroize::Zeroize::zeroize(&mut joined);
+    }
+}
+
 fn decrypt_blocks<M: BlockModeDecrypt>(mode: &mut M, buf: &mut [u8]) {
     let (blocks, _) = Array::slice_as_chunks_mut(buf);
     mode.decrypt_blocks(blocks);
@@ -108,22 +133,8 @@ pub struct CbcDecryptor {
 
 impl CbcDecryptor {
     pub fn new(cipher: CbcCipher, key: &[u8], iv: &[u8]) -> Result<Self> {
-        let mode = match cipher {
-            CbcCipher::Aes128 => {
-                Mode::Aes128(KeyIvInit::new_from_slices(key, iv).map_err(|_| bad_key())?)
-            }
-            CbcCipher::Aes192 => {
-                Mode::Aes192(KeyIvInit::new_from_slices(key, iv).map_err(|_| bad_key())?)
-            }
-            CbcCipher::Aes256 => {
-                Mode::Aes256(KeyIvInit::new_from_slices(key, iv).map_err(|_| bad_key())?)
-            }
-            CbcCipher::DesEde3 => {
-                Mode::DesEde3(KeyIvInit::new_from_slices(key, iv).map_err(|_| bad_key())?)
-            }
-        };
         Ok(CbcDecryptor {
-            mode,
+            mode: Mode::new(cipher, key, iv)?,
             block: cipher.block_len(),
             pending: Zeroizing::new(Vec::with_capacity(32)),
         })
@@ -133,12 +144,7 @@ impl CbcDecryptor {
     /// of the returned length (the rest is kept for later). `ciphertext` is overwritten.
     pub fn update(&mut self, data: &mut Vec<u8>) {
         // Put the held bytes in front, then keep back the last whole block (and any tail).
-        if !self.pending.is_empty() {
-            let mut joined = std::mem::take(&mut *self.pending);
-            joined.extend_from_slice(data);
-            std::mem::swap(data, &mut joined);
-            zeroize::Zeroize::zeroize(&mut joined);
-        }
+        take_pending_in_front(&mut self.pending, data);
         let whole = data.len() / self.block * self.block;
         let release = if whole == data.len() {
             whole.saturating_sub(self.block)
@@ -197,22 +203,8 @@ pub struct CbcEncryptor {
 
 impl CbcEncryptor {
     pub fn new(cipher: CbcCipher, key: &[u8], iv: &[u8]) -> Result<Self> {
-        let mode = match cipher {
-            CbcCipher::Aes128 => {
-                Mode::Aes128(KeyIvInit::new_from_slices(key, iv).map_err(|_| bad_key())?)
-            }
-            CbcCipher::Aes192 => {
-                Mode::Aes192(KeyIvInit::new_from_slices(key, iv).map_err(|_| bad_key())?)
-            }
-            CbcCipher::Aes256 => {
-                Mode::Aes256(KeyIvInit::new_from_slices(key, iv).map_err(|_| bad_key())?)
-            }
-            CbcCipher::DesEde3 => {
-                Mode::DesEde3(KeyIvInit::new_from_slices(key, iv).map_err(|_| bad_key())?)
-            }
-        };
         Ok(CbcEncryptor {
-            mode,
+            mode: Mode::new(cipher, key, iv)?,
             block: cipher.block_len(),
             pending: Zeroizing::new(Vec::with_capacity(32)),
         })
@@ -221,12 +213,7 @@ impl CbcEncryptor {
     /// Encrypt `data` in place as far as whole blocks go: afterwards `data` is ciphertext (the
     /// bytes of an incomplete last block are kept for the next call).
     pub fn update(&mut self, data: &mut Vec<u8>) {
-        if !self.pending.is_empty() {
-            let mut joined = std::mem::take(&mut *self.pending);
-            joined.extend_from_slice(data);
-            std::mem::swap(data, &mut joined);
-            zeroize::Zeroize::zeroize(&mut joined);
-        }
+        take_pending_in_front(&mut self.pending, data);
         let whole = data.len() / self.block * self.block;
         self.pending.extend_from_slice(&data[whole..]);
         data.truncate(whole);

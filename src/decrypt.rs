@@ -413,13 +413,19 @@ impl<R: Read> BufRead for CbcPlaintext<'_, R> {
     }
 }
 
+/// `Read::read` for the plaintext readers, whose reading is their `BufRead`: copy what the
+/// buffer holds, as much as fits, and consume it.
+fn read_from_buffer(reader: &mut impl BufRead, buf: &mut [u8]) -> std::io::Result<usize> {
+    let available = reader.fill_buf()?;
+    let n = available.len().min(buf.len());
+    buf[..n].copy_from_slice(&available[..n]);
+    reader.consume(n);
+    Ok(n)
+}
+
 impl<R: Read> Read for CbcPlaintext<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(buf.len());
-        buf[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+        read_from_buffer(self, buf)
     }
 }
 
@@ -911,11 +917,7 @@ impl BufRead for Plaintext {
 
 impl Read for Plaintext {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(buf.len());
-        buf[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+        read_from_buffer(self, buf)
     }
 }
 

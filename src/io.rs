@@ -482,6 +482,17 @@ fn create_new_mode(path: &Path, mode: u32) -> Result<File> {
         })
 }
 
+/// Create a directory and any missing parents (a keyring's `pinned/`); the error names it.
+pub fn create_dir_all(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::cant_create(format!(
+            "cannot create {}: {}",
+            dir.display(),
+            io_reason(&e)
+        ))
+    })
+}
+
 /// Read all of a small input (a key, a certificate, a recipients file) that names itself in
 /// errors. Not for messages, which stream.
 pub fn read_small_file(path: &Path, limit: u64) -> Result<Vec<u8>> {

@@ -743,13 +743,7 @@ pub fn import(keyring: &std::path::Path, signature: &ValidSignature) -> Result<V
     let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &der)
         .map_err(|_| Error::config("cannot encode the signer's certificate"))?;
     let pinned = keyring.join("pinned");
-    std::fs::create_dir_all(&pinned).map_err(|e| {
-        Error::cant_create(format!(
-            "cannot create {}: {}",
-            pinned.display(),
-            crate::error::io_reason(&e)
-        ))
-    })?;
+    crate::io::create_dir_all(&pinned)?;
     let write = |path: std::path::PathBuf, text: &str| -> Result<()> {
         std::fs::write(&path, text).map_err(|e| {
             Error::cant_create(format!(

@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use std::path::Path;
+use std::process::Command;
 
 const MESSAGE: &str = "messages/lf/plain.eml";
 
@@ -35,6 +36,17 @@ fn sealed_to_alice(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
     (sealed, plain.stdout)
 }
 
+/// `sealmail decrypt --passphrase-file PASS -i P12`, both files in fixtures/pkcs12/; the caller
+/// adds the rest.
+fn decrypt_with_p12(pass: &str, p12: &str) -> Command {
+    let mut cmd = sealmail();
+    cmd.args(["decrypt", "--passphrase-file"])
+        .arg(fixture(&format!("pkcs12/{pass}")))
+        .arg("-i")
+        .arg(fixture(&format!("pkcs12/{p12}")));
+    cmd
+}
+
 #[test]
 fn openssl_and_nss_pkcs12_files_decrypt() {
     let dir = tempdir();
@@ -46,11 +58,7 @@ fn openssl_and_nss_pkcs12_files_decrypt() {
         "openssl-rc2-128.p12",
         "nss.p12",
     ] {
-        let out = sealmail()
-            .args(["decrypt", "--passphrase-file"])
-            .arg(fixture("pkcs12/right.pass"))
-            .arg("-i")
-            .arg(fixture(&format!("pkcs12/{name}")))
+        let out = decrypt_with_p12("right.pass", name)
             .arg(&sealed)
             .output()
             .unwrap();
@@ -108,11 +116,7 @@ fn a_wrong_passphrase_is_77_names_the_passphrase_and_writes_nothing() {
     let (sealed, _) = sealed_to_alice(dir.path());
     for name in ["openssl-default.p12", "openssl-legacy.pfx", "nss.p12"] {
         let target = dir.path().join("out.eml");
-        let out = sealmail()
-            .args(["decrypt", "--passphrase-file"])
-            .arg(fixture("pkcs12/wrong.pass"))
-            .arg("-i")
-            .arg(fixture(&format!("pkcs12/{name}")))
+        let out = decrypt_with_p12("wrong.pass", name)
             .arg("-o")
             .arg(&target)
             .arg(&sealed)
@@ -121,11 +125,7 @@ fn a_wrong_passphrase_is_77_names_the_passphrase_and_writes_nothing() {
         assert_fails(&out, 77, "wrong passphrase for");
         assert!(!target.exists(), "{name}");
         // The same to stdout: nothing there either.
-        let out = sealmail()
-            .args(["decrypt", "--passphrase-file"])
-            .arg(fixture("pkcs12/wrong.pass"))
-            .arg("-i")
-            .arg(fixture(&format!("pkcs12/{name}")))
+        let out = decrypt_with_p12("wrong.pass", name)
             .arg(&sealed)
             .output()
             .unwrap();
@@ -151,11 +151,7 @@ fn a_p12_without_a_passphrase_source_asks_for_one() {
 fn a_p12_without_a_mac_is_refused_with_78() {
     let dir = tempdir();
     let (sealed, _) = sealed_to_alice(dir.path());
-    let out = sealmail()
-        .args(["decrypt", "--passphrase-file"])
-        .arg(fixture("pkcs12/right.pass"))
-        .arg("-i")
-        .arg(fixture("pkcs12/openssl-nomac.p12"))
+    let out = decrypt_with_p12("right.pass", "openssl-nomac.p12")
         .arg(&sealed)
         .output()
         .unwrap();

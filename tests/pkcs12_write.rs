@@ -7,9 +7,20 @@ mod common;
 use common::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 const PASS: &str = "correct horse battery staple";
+
+/// Run `cmd`, which must succeed (else the test fails showing its stderr); its output.
+fn succeeded(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
 
 /// Whether a peer tool is installed; in CI (`SEALMAIL_REQUIRE_PEERS`, set by `.ci/run`) a
 /// missing one fails the test instead of skipping it.
@@ -27,25 +38,20 @@ fn has(tool: &str) -> bool {
 
 fn export(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let out_path = dir.join(name);
-    let out = sealmail()
-        .arg("export")
-        .arg("-i")
-        .arg(fixture("keys/alice.key"))
-        .arg("--cert")
-        .arg(fixture("keys/alice.crt"))
-        .arg("--chain")
-        .arg(fixture("keys/ca.crt"))
-        .arg("--passphrase-file")
-        .arg(fixture("pkcs12/right.pass"))
-        .args(extra)
-        .arg("-o")
-        .arg(&out_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        sealmail()
+            .arg("export")
+            .arg("-i")
+            .arg(fixture("keys/alice.key"))
+            .arg("--cert")
+            .arg(fixture("keys/alice.crt"))
+            .arg("--chain")
+            .arg(fixture("keys/ca.crt"))
+            .arg("--passphrase-file")
+            .arg(fixture("pkcs12/right.pass"))
+            .args(extra)
+            .arg("-o")
+            .arg(&out_path),
     );
     assert!(out.stdout.is_empty());
     let mode = std::fs::metadata(&out_path).unwrap().permissions().mode();
@@ -229,17 +235,12 @@ fn an_exported_file_decrypts_and_export_refuses_a_foreign_or_missing_certificate
     let dir = tempdir();
     let p12 = export(dir.path(), "alice.p12", &[]);
     let sealed = sealed_to_alice(dir.path());
-    let out = sealmail()
-        .env("SEALMAIL_PASSPHRASE", PASS)
-        .args(["decrypt", "-i"])
-        .arg(&p12)
-        .arg(&sealed)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        sealmail()
+            .env("SEALMAIL_PASSPHRASE", PASS)
+            .args(["decrypt", "-i"])
+            .arg(&p12)
+            .arg(&sealed),
     );
     assert!(out.stdout == decrypted_with_alice_key(&sealed));
 
@@ -276,37 +277,27 @@ fn an_exported_file_decrypts_and_export_refuses_a_foreign_or_missing_certificate
     assert!(!target.exists());
 
     // With --key-passphrase-file it works; the output is protected by --passphrase-file.
-    let out = sealmail()
-        .arg("export")
-        .arg("-i")
-        .arg(fixture("keys/alice.pbkdf2.pem"))
-        .arg("--cert")
-        .arg(fixture("keys/alice.crt"))
-        .arg("--key-passphrase-file")
-        .arg(fixture("pkcs12/right.pass"))
-        .arg("--passphrase-file")
-        .arg(fixture("pkcs12/wrong.pass"))
-        .arg("-o")
-        .arg(&target)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        sealmail()
+            .arg("export")
+            .arg("-i")
+            .arg(fixture("keys/alice.pbkdf2.pem"))
+            .arg("--cert")
+            .arg(fixture("keys/alice.crt"))
+            .arg("--key-passphrase-file")
+            .arg(fixture("pkcs12/right.pass"))
+            .arg("--passphrase-file")
+            .arg(fixture("pkcs12/wrong.pass"))
+            .arg("-o")
+            .arg(&target),
     );
-    let out = sealmail()
-        .args(["decrypt", "--passphrase-file"])
-        .arg(fixture("pkcs12/wrong.pass"))
-        .arg("-i")
-        .arg(&target)
-        .arg(&sealed)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        sealmail()
+            .args(["decrypt", "--passphrase-file"])
+            .arg(fixture("pkcs12/wrong.pass"))
+            .arg("-i")
+            .arg(&target)
+            .arg(&sealed),
     );
 }
 
@@ -323,17 +314,12 @@ fn import_puts_the_key_where_decrypt_finds_it_and_the_certificate_in_the_keyring
     let home = tempdir();
     let sealed = sealed_to_alice(home.path());
     let expected = decrypted_with_alice_key(&sealed);
-    let out = sealmail_at(home.path())
-        .arg("import")
-        .arg("--passphrase-file")
-        .arg(fixture("pkcs12/right.pass"))
-        .arg(fixture("pkcs12/openssl-legacy.pfx"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        sealmail_at(home.path())
+            .arg("import")
+            .arg("--passphrase-file")
+            .arg(fixture("pkcs12/right.pass"))
+            .arg(fixture("pkcs12/openssl-legacy.pfx")),
     );
     assert!(out.stdout.is_empty());
     let keys = home.path().join("cfg/sealmail/keys");
@@ -349,16 +335,11 @@ fn import_puts_the_key_where_decrypt_finds_it_and_the_certificate_in_the_keyring
     );
 
     // decrypt without -i.
-    let out = sealmail_at(home.path())
-        .env("SEALMAIL_PASSPHRASE", PASS)
-        .arg("decrypt")
-        .arg(&sealed)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        sealmail_at(home.path())
+            .env("SEALMAIL_PASSPHRASE", PASS)
+            .arg("decrypt")
+            .arg(&sealed),
     );
     assert!(out.stdout == expected);
 
@@ -403,16 +384,11 @@ fn import_of_a_key_and_certificate_and_with_a_new_passphrase() {
 
     // A plain key stays plain (it had no passphrase); the certificate argument names it.
     let home = tempdir();
-    let out = sealmail_at(home.path())
-        .arg("import")
-        .arg(fixture("keys/alice.pkcs1.pem"))
-        .arg(fixture("keys/alice.crt"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        sealmail_at(home.path())
+            .arg("import")
+            .arg(fixture("keys/alice.pkcs1.pem"))
+            .arg(fixture("keys/alice.crt")),
     );
     let key = home.path().join("cfg/sealmail/keys/alice@example.org.key");
     assert!(
@@ -420,33 +396,19 @@ fn import_of_a_key_and_certificate_and_with_a_new_passphrase() {
             .unwrap()
             .starts_with("-----BEGIN PRIVATE KEY-----")
     );
-    let out = sealmail_at(home.path())
-        .arg("decrypt")
-        .arg(&sealed)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(sealmail_at(home.path()).arg("decrypt").arg(&sealed));
     assert!(out.stdout == expected);
 
     // --new-passphrase-file: the stored key opens with the new passphrase, not the old one.
     let home = tempdir();
-    let out = sealmail_at(home.path())
-        .arg("import")
-        .arg("--passphrase-file")
-        .arg(fixture("pkcs12/right.pass"))
-        .arg("--new-passphrase-file")
-        .arg(fixture("pkcs12/wrong.pass"))
-        .arg(fixture("pkcs12/openssl-default.p12"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        sealmail_at(home.path())
+            .arg("import")
+            .arg("--passphrase-file")
+            .arg(fixture("pkcs12/right.pass"))
+            .arg("--new-passphrase-file")
+            .arg(fixture("pkcs12/wrong.pass"))
+            .arg(fixture("pkcs12/openssl-default.p12")),
     );
     let key = home.path().join("cfg/sealmail/keys/alice@example.org.key");
     let with = |pass: &str| {
@@ -481,25 +443,20 @@ fn import_with_a_wrong_passphrase_is_77_and_creates_nothing() {
 fn keygen_p12_writes_a_file_openssl_reads_and_needs_a_passphrase() {
     let dir = tempdir();
     let prefix = dir.path().join("carol");
-    let out = sealmail()
-        .args([
-            "keygen",
-            "--email",
-            "carol@example.org",
-            "--bits",
-            "2048",
-            "--p12",
-        ])
-        .arg("--passphrase-file")
-        .arg(fixture("pkcs12/right.pass"))
-        .arg("-o")
-        .arg(&prefix)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        sealmail()
+            .args([
+                "keygen",
+                "--email",
+                "carol@example.org",
+                "--bits",
+                "2048",
+                "--p12",
+            ])
+            .arg("--passphrase-file")
+            .arg(fixture("pkcs12/right.pass"))
+            .arg("-o")
+            .arg(&prefix),
     );
     let p12 = dir.path().join("carol.p12");
     assert_eq!(

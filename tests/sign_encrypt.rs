@@ -22,6 +22,47 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// openssl encrypts the file `input` to Bob with `cipher` (`-aes256`, `-aes-256-gcm`); the
+/// sealed message, also left in sealed.eml.
+fn openssl_encrypts_to_bob(pki: &Pki, cipher: &str, input: &str) -> Vec<u8> {
+    let bob_crt = fixture("keys/bob.crt").display().to_string();
+    pki.openssl(&[
+        "cms",
+        "-encrypt",
+        cipher,
+        "-in",
+        input,
+        "-out",
+        "sealed.eml",
+        &bob_crt,
+    ]);
+    std::fs::read(pki.path("sealed.eml")).unwrap()
+}
+
+/// `sealmail decrypt EXTRA... -i bob.key -o TARGET sealed.eml`: decrypt writing to a file.
+fn decrypt_to_file(pki: &Pki, extra: &[&str], target: &Path) -> Output {
+    let mut cmd = sealmail();
+    cmd.arg("decrypt")
+        .args(extra)
+        .arg("-i")
+        .arg(fixture("keys/bob.key"))
+        .arg("-o")
+        .arg(target)
+        .arg(pki.path("sealed.eml"));
+    run(cmd, b"")
+}
+
+/// `decrypt --import` into `keyring`, with Alice's root as an anchor when `trust_root`.
+fn decrypt_importing(pki: &Pki, keyring: &Path, trust_root: bool, sealed: &[u8]) -> Output {
+    let keyring = keyring.display().to_string();
+    let root = pki.arg("root.crt");
+    let mut args = vec!["--import", "--keyring", &keyring];
+    if trust_root {
+        args.extend(["--ca", &root]);
+    }
+    pki.decrypt(&args, sealed)
+}
+
 #[test]
 fn a_signed_and_encrypted_message_comes_back_verified_with_its_signer_named() {
     if !have_openssl() {
@@ -128,38 +169,13 @@ fn sealmail_verifies_what_openssl_signs_then_encrypts() {
         return;
     }
     let pki = Pki::new();
-    std::fs::write(
-        pki.path("entity.txt"),
-        "Content-Type: text/plain\r\n\r\nSigned, then encrypted by openssl.\r\n",
-    )
-    .unwrap();
-    let bob_crt = fixture("keys/bob.crt").display().to_string();
     for detach in [&[][..], &["-nodetach"][..]] {
-        let mut sign = vec![
+        pki.openssl_signs(
             "cms",
-            "-sign",
-            "-in",
-            "entity.txt",
-            "-signer",
-            "alice.crt",
-            "-inkey",
-            "alice.key",
-            "-out",
-            "signed.eml",
-        ];
-        sign.extend_from_slice(detach);
-        pki.openssl(&sign);
-        pki.openssl(&[
-            "cms",
-            "-encrypt",
-            "-aes256",
-            "-in",
-            "signed.eml",
-            "-out",
-            "sealed.eml",
-            &bob_crt,
-        ]);
-        let sealed = std::fs::read(pki.path("sealed.eml")).unwrap();
+            b"Content-Type: text/plain\r\n\r\nSigned, then encrypted by openssl.\r\n",
+            detach,
+        );
+        let sealed = openssl_encrypts_to_bob(&pki, "-aes256", "signed.eml");
         let out = pki.decrypt(&["--ca", &pki.arg("root.crt")], &sealed);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(0), "{detach:?}: {err}");
@@ -188,43 +204,20 @@ fn an_invalid_inner_signature_is_65_with_nothing_written() {
         return;
     }
     let pki = Pki::new();
-    std::fs::write(
-        pki.path("entity.txt"),
-        "Content-Type: text/plain\r\n\r\nPay 10 euros.\r\n",
-    )
-    .unwrap();
-    pki.openssl(&[
+    let signed = pki.openssl_signs(
         "cms",
-        "-sign",
-        "-in",
-        "entity.txt",
-        "-signer",
-        "alice.crt",
-        "-inkey",
-        "alice.key",
-        "-out",
-        "signed.eml",
-    ]);
-    let signed = String::from_utf8(std::fs::read(pki.path("signed.eml")).unwrap()).unwrap();
+        b"Content-Type: text/plain\r\n\r\nPay 10 euros.\r\n",
+        &[],
+    );
+    let signed = String::from_utf8(signed).unwrap();
     assert!(signed.contains("Pay 10 euros."));
     std::fs::write(
         pki.path("forged.eml"),
         signed.replace("Pay 10 euros.", "Pay 99 euros."),
     )
     .unwrap();
-    let bob_crt = fixture("keys/bob.crt").display().to_string();
     for cipher in ["-aes256", "-aes-256-gcm"] {
-        pki.openssl(&[
-            "cms",
-            "-encrypt",
-            cipher,
-            "-in",
-            "forged.eml",
-            "-out",
-            "sealed.eml",
-            &bob_crt,
-        ]);
-        let sealed = std::fs::read(pki.path("sealed.eml")).unwrap();
+        let sealed = openssl_encrypts_to_bob(&pki, cipher, "forged.eml");
         let out = pki.decrypt(&["--ca", &pki.arg("root.crt")], &sealed);
         assert_fails(&out, 65, "is not valid");
         assert!(
@@ -234,13 +227,7 @@ fn an_invalid_inner_signature_is_65_with_nothing_written() {
         );
 
         let target = pki.path("out.eml");
-        let mut cmd = sealmail();
-        cmd.args(["decrypt", "-i"])
-            .arg(fixture("keys/bob.key"))
-            .arg("-o")
-            .arg(&target)
-            .arg(pki.path("sealed.eml"));
-        let out = run(cmd, b"");
+        let out = decrypt_to_file(&pki, &[], &target);
         assert_fails(&out, 65, "is not valid");
         assert!(!target.exists(), "{cipher}: no output file");
     }
@@ -268,13 +255,8 @@ fn an_untrusted_inner_signer_is_a_warning_and_77_with_require_trusted() {
 
     std::fs::write(pki.path("sealed.eml"), &sealed).unwrap();
     let target = pki.path("out.eml");
-    let mut cmd = sealmail();
-    cmd.args(["decrypt", "--require-trusted", "-i"])
-        .arg(fixture("keys/bob.key"))
-        .arg("-o")
-        .arg(&target)
-        .arg(pki.path("sealed.eml"));
-    assert_fails(&run(cmd, b""), 77, "valid but not trusted");
+    let out = decrypt_to_file(&pki, &["--require-trusted"], &target);
+    assert_fails(&out, 77, "valid but not trusted");
     assert!(!target.exists());
 
     // Trusted with the root as an anchor.
@@ -369,24 +351,12 @@ fn decrypt_import_makes_the_next_encrypt_to_the_signer_an_aead_one() {
     let sealed = pki.sign_and_encrypt(&[], MESSAGE);
 
     // An untrusted signer is not imported.
-    let out = pki.decrypt(
-        &["--import", "--keyring", &keyring.display().to_string()],
-        &sealed,
-    );
+    let out = decrypt_importing(&pki, &keyring, false, &sealed);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("not imported"), "{}", stderr(&out));
     assert!(!keyring.join("alice@example.org.caps").exists());
 
-    let out = pki.decrypt(
-        &[
-            "--import",
-            "--keyring",
-            &keyring.display().to_string(),
-            "--ca",
-            &pki.arg("root.crt"),
-        ],
-        &sealed,
-    );
+    let out = decrypt_importing(&pki, &keyring, true, &sealed);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(out.stdout, MESSAGE);
     assert_pinned(&keyring, &pki.path("alice.crt"));
@@ -554,39 +524,14 @@ fn a_large_message_whose_inner_signature_fails_at_its_end_releases_nothing() {
         entity.extend_from_slice(b"The quick brown fox jumps over the lazy dog.\r\n");
     }
     entity.extend_from_slice(b"Pay 10 euros.\r\n");
-    std::fs::write(pki.path("entity.txt"), &entity).unwrap();
-    pki.openssl(&[
-        "cms",
-        "-sign",
-        "-binary",
-        "-in",
-        "entity.txt",
-        "-signer",
-        "alice.crt",
-        "-inkey",
-        "alice.key",
-        "-out",
-        "signed.eml",
-    ]);
-    let mut signed = std::fs::read(pki.path("signed.eml")).unwrap();
+    let mut signed = pki.openssl_signs("cms", &entity, &["-binary"]);
     let at = signed
         .windows(13)
         .rposition(|w| w == b"Pay 10 euros.")
         .expect("the last line");
     signed[at + 4] = b'9';
     std::fs::write(pki.path("forged.eml"), &signed).unwrap();
-    let bob_crt = fixture("keys/bob.crt").display().to_string();
-    pki.openssl(&[
-        "cms",
-        "-encrypt",
-        "-aes-256-gcm",
-        "-in",
-        "forged.eml",
-        "-out",
-        "sealed.eml",
-        &bob_crt,
-    ]);
-    let sealed = std::fs::read(pki.path("sealed.eml")).unwrap();
+    let sealed = openssl_encrypts_to_bob(&pki, "-aes-256-gcm", "forged.eml");
     let out = pki.decrypt(&["--ca", &pki.arg("root.crt")], &sealed);
     assert_fails(&out, 65, "changed after signing");
 }
@@ -602,16 +547,7 @@ fn decrypt_import_into_a_keyring_that_cannot_be_written_is_73_with_nothing_out()
     let keyring = pki.path("keyring");
     std::fs::create_dir(&keyring).unwrap();
     std::fs::write(keyring.join("pinned"), b"not a folder").unwrap();
-    let out = pki.decrypt(
-        &[
-            "--import",
-            "--keyring",
-            &keyring.display().to_string(),
-            "--ca",
-            &pki.arg("root.crt"),
-        ],
-        &sealed,
-    );
+    let out = decrypt_importing(&pki, &keyring, true, &sealed);
     assert_eq!(out.status.code(), Some(73), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
     assert!(

@@ -3,158 +3,17 @@
 //! `openssl smime -sign`), a changed body is refused with 65 and nothing out, an unknown signer
 //! is 77, and `--import` records the signer in the keyring.
 //!
-//! The keys and certificates are made by openssl in a temporary folder for each test (so they
-//! never expire); openssl is the interop peer `.ci/run` installs, and without it these tests are
-//! skipped with a message.
+//! The keys and certificates are the shared test PKI (tests/signing_pki), made by openssl in a
+//! temporary folder for each test (so they never expire); openssl is the interop peer `.ci/run`
+//! installs, and without it these tests are skipped with a message.
 
 mod common;
+mod signing_pki;
 
 use common::{run, sealmail};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn have_openssl() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipping: openssl is not installed (.ci/run installs it)");
-    }
-    ok
-}
-
-/// A root CA and Alice's RSA signing certificate, made by openssl.
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let pki = Pki {
-            dir: common::tempdir(),
-        };
-        pki.openssl(&[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-out",
-            "root.key",
-        ]);
-        pki.openssl(&[
-            "req",
-            "-x509",
-            "-new",
-            "-key",
-            "root.key",
-            "-subj",
-            "/CN=Test Root",
-            "-days",
-            "3650",
-            "-config",
-            "/dev/null",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-            "-out",
-            "root.crt",
-        ]);
-        pki.openssl(&[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            "alice.key",
-        ]);
-        pki.openssl(&[
-            "req",
-            "-new",
-            "-key",
-            "alice.key",
-            "-subj",
-            "/CN=Alice",
-            "-config",
-            "/dev/null",
-            "-out",
-            "alice.csr",
-        ]);
-        std::fs::write(
-            pki.path("alice.ext"),
-            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:alice@example.org\n",
-        )
-        .unwrap();
-        pki.openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            "alice.csr",
-            "-CA",
-            "root.crt",
-            "-CAkey",
-            "root.key",
-            "-set_serial",
-            "7",
-            "-days",
-            "365",
-            "-extfile",
-            "alice.ext",
-            "-out",
-            "alice.crt",
-        ]);
-        pki
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn openssl(&self, args: &[&str]) -> Output {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .expect("openssl runs");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn sign(&self, extra: &[&str], message: &[u8]) -> Vec<u8> {
-        let mut cmd = sealmail();
-        cmd.arg("sign")
-            .arg("-i")
-            .arg(self.path("alice.key"))
-            .arg("--cert")
-            .arg(self.path("alice.crt"))
-            .args(extra);
-        let out = run(cmd, message);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
-
-    fn verify(&self, extra: &[&str], signed: &[u8]) -> Output {
-        let mut cmd = sealmail();
-        cmd.arg("verify").args(extra);
-        run(cmd, signed)
-    }
-
-    fn ca(&self) -> String {
-        self.path("root.crt").display().to_string()
-    }
-}
+use signing_pki::{Pki, have_openssl};
+use std::path::Path;
+use std::process::Command;
 
 const MESSAGE: &[u8] = b"From: Alice <alice@example.org>\nTo: Bob <bob@example.org>\nSubject: lunch\nContent-Type: text/plain; charset=us-ascii\n\nLet's meet at noon.\n-- \nAlice\n";
 
@@ -192,7 +51,7 @@ fn openssl_verifies_a_detached_signature_and_sealmail_gives_the_message_back() {
     let content = openssl_verifies(&pki, &signed);
     assert!(String::from_utf8_lossy(&content).contains("Let's meet at noon."));
 
-    let out = pki.verify(&["--ca", &pki.ca()], &signed);
+    let out = pki.verify(&["--ca", &pki.arg("root.crt")], &signed);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(
@@ -222,7 +81,7 @@ fn openssl_verifies_an_opaque_signature_and_pss() {
             String::from_utf8_lossy(&content).contains("Let's meet at noon."),
             "{extra:?}"
         );
-        let out = pki.verify(&["--ca", &pki.ca()], &signed);
+        let out = pki.verify(&["--ca", &pki.arg("root.crt")], &signed);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -254,44 +113,24 @@ fn eight_bit_text_is_signed_as_quoted_printable() {
     openssl_verifies(&pki, &signed);
 }
 
-fn entity_file(pki: &Pki) -> &'static str {
-    std::fs::write(
-        pki.path("entity.txt"),
-        "Content-Type: text/plain\r\n\r\nSigned by openssl.\r\n",
-    )
-    .unwrap();
-    "entity.txt"
-}
-
 #[test]
 fn sealmail_verifies_what_openssl_signs() {
     if !have_openssl() {
         return;
     }
     let pki = Pki::new();
-    let input = entity_file(&pki);
     for (tool, extra) in [
         ("cms", &[][..]),
         ("cms", &["-nodetach"][..]),
         ("smime", &[][..]),
         ("smime", &["-nodetach"][..]),
     ] {
-        let mut args = vec![
+        let signed = pki.openssl_signs(
             tool,
-            "-sign",
-            "-in",
-            input,
-            "-signer",
-            "alice.crt",
-            "-inkey",
-            "alice.key",
-            "-out",
-            "signed.eml",
-        ];
-        args.extend_from_slice(extra);
-        pki.openssl(&args);
-        let signed = std::fs::read(pki.path("signed.eml")).unwrap();
-        let out = pki.verify(&["--ca", &pki.ca()], &signed);
+            b"Content-Type: text/plain\r\n\r\nSigned by openssl.\r\n",
+            extra,
+        );
+        let out = pki.verify(&["--ca", &pki.arg("root.crt")], &signed);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -326,7 +165,7 @@ fn a_changed_body_is_refused_with_65_and_nothing_out() {
             bytes[start] = if bytes[start] == b'A' { b'B' } else { b'A' };
             bytes
         };
-        let out = pki.verify(&["--ca", &pki.ca()], &tampered);
+        let out = pki.verify(&["--ca", &pki.arg("root.crt")], &tampered);
         common::assert_fails(&out, 65, "");
     }
     // openssl agrees about the detached one.
@@ -345,7 +184,7 @@ fn a_changed_body_is_refused_with_65_and_nothing_out() {
             "-out",
             "/dev/null",
         ])
-        .current_dir(pki.dir.path())
+        .current_dir(pki.dir())
         .output()
         .unwrap()
         .status;
@@ -383,7 +222,7 @@ fn a_from_address_the_certificate_does_not_name_is_untrusted() {
         "From: Mallory <mallory@example.org>",
     );
     let signed = pki.sign(&[], forged.as_bytes());
-    let out = pki.verify(&["--ca", &pki.ca()], &signed);
+    let out = pki.verify(&["--ca", &pki.arg("root.crt")], &signed);
     common::assert_fails(&out, 77, "mallory@example.org");
 }
 
@@ -402,7 +241,13 @@ fn import_pins_the_signer_and_records_its_capabilities() {
     assert!(!keyring.join("pinned").exists());
 
     let out = pki.verify(
-        &["--ca", &pki.ca(), "--keyring", &keyring_arg, "--import"],
+        &[
+            "--ca",
+            &pki.arg("root.crt"),
+            "--keyring",
+            &keyring_arg,
+            "--import",
+        ],
         &signed,
     );
     assert_eq!(

@@ -64,24 +64,6 @@ fn opaque_der(message: &[u8]) -> Vec<u8> {
     b64(text.split("\r\n\r\n").nth(1).expect("a body").as_bytes())
 }
 
-fn sign(pki: &Pki, extra: &[&str]) -> Vec<u8> {
-    let mut cmd = sealmail();
-    cmd.arg("sign")
-        .arg("-i")
-        .arg(pki.path("alice.key"))
-        .arg("--cert")
-        .arg(pki.path("alice.crt"))
-        .args(extra);
-    let out = run(cmd, MESSAGE);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 #[test]
 fn nss_verifies_a_detached_signature_by_sealmail() {
     if !ready() {
@@ -89,7 +71,7 @@ fn nss_verifies_a_detached_signature_by_sealmail() {
     }
     let pki = Pki::new();
     let root = pki.path("root.crt");
-    let (entity, signature) = split_detached(&sign(&pki, &[]));
+    let (entity, signature) = split_detached(&pki.sign(&[], MESSAGE));
     assert!(String::from_utf8_lossy(&entity).contains("Let's meet at noon."));
 
     let (status, _) = peers::nss_verify(&signature, Some(&entity), &[&root]);
@@ -110,7 +92,7 @@ fn nss_verifies_an_opaque_signature_by_sealmail_and_pss() {
     }
     let pki = Pki::new();
     let root = pki.path("root.crt");
-    let signed = opaque_der(&sign(&pki, &["--opaque"]));
+    let signed = opaque_der(&pki.sign(&["--opaque"], MESSAGE));
     let (status, content) = peers::nss_verify(&signed, None, &[&root]);
     assert_eq!(status, "GoodSignature");
     assert!(
@@ -118,7 +100,7 @@ fn nss_verifies_an_opaque_signature_by_sealmail_and_pss() {
         "{}",
         String::from_utf8_lossy(&content)
     );
-    let (entity, signature) = split_detached(&sign(&pki, &["--pss"]));
+    let (entity, signature) = split_detached(&pki.sign(&["--pss"], MESSAGE));
     let (status, _) = peers::nss_verify(&signature, Some(&entity), &[&root]);
     assert_eq!(status, "GoodSignature", "RSASSA-PSS");
 }
@@ -134,21 +116,10 @@ fn nss_decrypts_then_verifies_what_sealmail_signs_and_encrypts() {
         cert: fixture("keys/bob.crt"),
         email: "bob@example.org".into(),
     };
-    let mut cmd = sealmail();
-    cmd.args(["encrypt", "--sign", "--outform", "der", "-i"])
-        .arg(pki.path("alice.key"))
-        .arg("-r")
-        .arg(&bob.cert);
-    let out = run(cmd, MESSAGE);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let sealed = pki.sign_and_encrypt(&["--outform", "der"], MESSAGE);
     // Bob's certificate says nothing of capabilities: AES-CBC and PKCS#1 v1.5, which NSS reads.
     let signed_entity = Peer::Nss
-        .decrypt(&bob, &out.stdout)
+        .decrypt(&bob, &sealed)
         .unwrap_or_else(|e| panic!("{e}"));
     let (entity, signature) = split_detached(&signed_entity);
     let (status, _) = peers::nss_verify(&signature, Some(&entity), &[&pki.path("root.crt")]);

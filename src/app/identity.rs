@@ -267,13 +267,7 @@ pub fn run_import(request: ImportRequest) -> Result<()> {
             // Pinned too: the user holds this certificate's private key, so it is theirs, and
             // encrypting to themselves must not lose to another certificate for the address.
             let pinned = keyring.join(keys::KEYRING_PINNED);
-            std::fs::create_dir_all(&pinned).map_err(|e| {
-                Error::cant_create(format!(
-                    "cannot create {}: {}",
-                    pinned.display(),
-                    crate::error::io_reason(&e)
-                ))
-            })?;
+            sio::create_dir_all(&pinned)?;
             for in_keyring in [
                 keyring.join(format!("{name}.crt")),
                 pinned.join(format!("{name}.crt")),

@@ -20,7 +20,7 @@
 //! Not for: cryptography, the algorithms' parameters (see [`super::auth_enveloped`],
 //! [`super::enveloped`]) or the TLV mechanics (see [`super::tlv`]).
 
-use super::tlv::{Tlv, decode_oid, push_header, tlv_len};
+use super::tlv::{StreamedString, Tlv, decode_oid, push_header, tlv_len};
 use super::{ContentEncryption, asn1_bug, limits, oid};
 use crate::aead::TAG_LEN;
 use crate::error::{Error, Result};
@@ -203,21 +203,6 @@ pub struct ParsedHead {
     pub content_type: ObjectIdentifier,
 }
 
-/// Where the reader is inside the encrypted content.
-enum ContentState {
-    /// Inside a primitive `[0]` with this many bytes left.
-    Primitive {
-        remaining: u64,
-    },
-    /// Inside a constructed `[0]`: a stack of open constructed levels (their ends), and the
-    /// remaining bytes of the current primitive chunk.
-    Chunked {
-        stack: Vec<Option<u64>>,
-        chunk_remaining: u64,
-    },
-    Done,
-}
-
 /// Reads an envelope from a stream: [`EnvelopeReader::open`] parses everything up to the
 /// ciphertext, [`EnvelopeReader::read_content`] streams the ciphertext, and
 /// [`EnvelopeReader::finish`] reads the mac and checks the structure closes properly.
@@ -226,7 +211,8 @@ pub struct EnvelopeReader<R: Read> {
     /// Open structures outside the content, innermost last: ContentInfo, [0], AuthEnvelopedData,
     /// EncryptedContentInfo.
     frames: Vec<Option<u64>>,
-    state: ContentState,
+    /// The ciphertext, `[0] IMPLICIT OCTET STRING`, primitive or chunked.
+    ciphertext: StreamedString,
     pub head: ParsedHead,
 }
 
@@ -322,18 +308,12 @@ impl<R: Read> EnvelopeReader<R> {
         let content = ContentEncryption::from_algorithm_identifier(&alg, aead)?;
 
         let c = tlv.header()?;
-        let state = match (c.tag, c.len) {
+        let ciphertext = match (c.tag, c.len) {
             (0x80, Some(len)) => {
                 tlv.end_of(&c, eci_end)?;
-                ContentState::Primitive { remaining: len }
+                StreamedString::primitive(len)
             }
-            (0xA0, _) => {
-                let end = tlv.end_of(&c, eci_end)?;
-                ContentState::Chunked {
-                    stack: vec![end],
-                    chunk_remaining: 0,
-                }
-            }
+            (0xA0, _) => StreamedString::chunked(tlv.end_of(&c, eci_end)?),
             _ => {
                 return Err(Error::data(
                     "malformed CMS: the encrypted content is missing",
@@ -343,7 +323,7 @@ impl<R: Read> EnvelopeReader<R> {
         Ok(EnvelopeReader {
             tlv,
             frames: vec![ci_end, explicit_end, aed_end, eci_end],
-            state,
+            ciphertext,
             head: ParsedHead {
                 recipients,
                 undecoded_recipients,
@@ -355,65 +335,8 @@ impl<R: Read> EnvelopeReader<R> {
 
     /// Read the next ciphertext bytes into `buf`; `Ok(0)` at the end of the content.
     pub fn read_content(&mut self, buf: &mut [u8]) -> Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            match &mut self.state {
-                ContentState::Done => return Ok(0),
-                ContentState::Primitive { remaining } => {
-                    if *remaining == 0 {
-                        self.state = ContentState::Done;
-                        return Ok(0);
-                    }
-                    let n = (*remaining).min(buf.len() as u64) as usize;
-                    let got = self.tlv.read_some(&mut buf[..n])?;
-                    *remaining -= got as u64;
-                    return Ok(got);
-                }
-                ContentState::Chunked {
-                    stack,
-                    chunk_remaining,
-                } => {
-                    if *chunk_remaining > 0 {
-                        let n = (*chunk_remaining).min(buf.len() as u64) as usize;
-                        let got = self.tlv.read_some(&mut buf[..n])?;
-                        *chunk_remaining -= got as u64;
-                        return Ok(got);
-                    }
-                    // Between chunks: close finished levels, open the next chunk.
-                    let Some(&top) = stack.last() else {
-                        self.state = ContentState::Done;
-                        return Ok(0);
-                    };
-                    if self.tlv.at_end(top)? {
-                        self.tlv.close(top)?;
-                        stack.pop();
-                        if stack.is_empty() {
-                            self.state = ContentState::Done;
-                            return Ok(0);
-                        }
-                        continue;
-                    }
-                    let h = self.tlv.header()?;
-                    let end = self.tlv.end_of(&h, top)?;
-                    match h.tag {
-                        0x04 => *chunk_remaining = h.len.unwrap_or(0),
-                        0x24 => {
-                            if stack.len() >= limits::MAX_DEPTH {
-                                return Err(Error::data("malformed CMS: nesting too deep"));
-                            }
-                            stack.push(end);
-                        }
-                        _ => {
-                            return Err(Error::data(
-                                "malformed CMS: unexpected element inside the encrypted content",
-                            ));
-                        }
-                    }
-                }
-            }
-        }
+        self.ciphertext
+            .read(&mut self.tlv, buf, "the encrypted content")
     }
 
     /// After the content: read the mac (AuthEnvelopedData), skip unauthenticated or unprotected
@@ -430,16 +353,8 @@ impl<R: Read> EnvelopeReader<R> {
         let tag_len = match &self.head.content {
             ContentEncryption::Aead(c) => c.tag_len,
             ContentEncryption::Cbc(_) => {
-                // unprotectedAttrs [1], which carry nothing sealmail acts on.
-                if !self.tlv.at_end(aed_end)? {
-                    let h = self.tlv.header()?;
-                    if h.tag != 0xA1 {
-                        return Err(Error::data(
-                            "malformed CMS: unexpected element after the encrypted content",
-                        ));
-                    }
-                    self.tlv.skip(h, 0)?;
-                }
+                // unprotectedAttrs [1].
+                self.skip_trailing_attributes(aed_end, 0xA1, "the encrypted content")?;
                 self.close_outer(aed_end)?;
                 return Ok(None);
             }
@@ -470,17 +385,31 @@ impl<R: Read> EnvelopeReader<R> {
                 mac.len(),
             )));
         }
-        if !self.tlv.at_end(aed_end)? {
-            let h = self.tlv.header()?;
-            if h.tag != 0xA2 {
-                return Err(Error::data(
-                    "malformed CMS: unexpected element after the mac",
-                ));
-            }
-            self.tlv.skip(h, 0)?;
-        }
+        // unauthAttrs [2].
+        self.skip_trailing_attributes(aed_end, 0xA2, "the mac")?;
         self.close_outer(aed_end)?;
         Ok(Some(mac))
+    }
+
+    /// Skip the optional attributes (context tag `tag`) that may close an envelope ending at
+    /// `envelope_end`: they carry nothing sealmail acts on. Anything else there is malformed;
+    /// `after` names what it follows, for the error.
+    fn skip_trailing_attributes(
+        &mut self,
+        envelope_end: Option<u64>,
+        tag: u8,
+        after: &str,
+    ) -> Result<()> {
+        if self.tlv.at_end(envelope_end)? {
+            return Ok(());
+        }
+        let h = self.tlv.header()?;
+        if h.tag != tag {
+            return Err(Error::data(format!(
+                "malformed CMS: unexpected element after {after}"
+            )));
+        }
+        self.tlv.skip(h, 0)
     }
 
     /// Close the envelope (ending at `envelope_end`), its `[0]` and the ContentInfo.

@@ -18,7 +18,7 @@
 //! ```
 
 use super::oid;
-use super::tlv::{Tlv, decode_oid};
+use super::tlv::{StreamedString, Tlv, decode_oid};
 use crate::error::{Error, Result};
 use crate::keys::Identity;
 use crate::keys::signature::{self, Hash, Hasher, RsaPadding};
@@ -272,22 +272,6 @@ pub mod limits {
     pub const MAX_DETACHED: usize = 2 << 20;
 }
 
-/// Where the reader is inside the encapsulated content.
-enum Content {
-    /// No eContent: a detached signature.
-    Absent,
-    /// Inside a primitive OCTET STRING with this many bytes left.
-    Primitive {
-        remaining: u64,
-    },
-    /// Inside a constructed OCTET STRING: open levels (their ends) and the current chunk's rest.
-    Chunked {
-        stack: Vec<Option<u64>>,
-        chunk_remaining: u64,
-    },
-    Done,
-}
-
 /// What a SignedData says besides its content.
 #[derive(Debug, Clone)]
 pub struct SignedParts {
@@ -303,7 +287,8 @@ pub struct SignedReader<R: Read> {
     tlv: Tlv<R>,
     /// ContentInfo, [0], SignedData, EncapsulatedContentInfo (the last popped when it closes).
     frames: Vec<Option<u64>>,
-    content: Content,
+    /// The eContent OCTET STRING; `None` for a detached signature.
+    content: Option<StreamedString>,
     /// The [0] around eContent, closed after the content.
     econtent_end: Option<Option<u64>>,
     pub content_type: ObjectIdentifier,
@@ -351,7 +336,7 @@ impl<R: Read> SignedReader<R> {
         let inner_type = decode_oid(&tlv.element(ct_h, 256, 0)?)?;
         let mut econtent_end = None;
         let content = if tlv.at_end(eci_end)? {
-            Content::Absent
+            None
         } else {
             let wrapper = tlv.expect(0xA0, "[0] eContent")?;
             let wrapper_end = tlv.end_of(&wrapper, eci_end)?;
@@ -359,11 +344,8 @@ impl<R: Read> SignedReader<R> {
             let c = tlv.header()?;
             let end = tlv.end_of(&c, wrapper_end)?;
             match (c.tag, c.len) {
-                (0x04, Some(len)) => Content::Primitive { remaining: len },
-                (0x24, _) => Content::Chunked {
-                    stack: vec![end],
-                    chunk_remaining: 0,
-                },
+                (0x04, Some(len)) => Some(StreamedString::primitive(len)),
+                (0x24, _) => Some(StreamedString::chunked(end)),
                 _ => {
                     return Err(Error::data(
                         "malformed CMS: eContent is not an OCTET STRING",
@@ -383,68 +365,14 @@ impl<R: Read> SignedReader<R> {
 
     /// Whether the content is inside (opaque) rather than elsewhere (detached).
     pub fn has_content(&self) -> bool {
-        !matches!(self.content, Content::Absent)
+        self.content.is_some()
     }
 
     /// The next content bytes into `buf`; `Ok(0)` at its end.
     pub fn read_content(&mut self, buf: &mut [u8]) -> Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            match &mut self.content {
-                Content::Absent | Content::Done => return Ok(0),
-                Content::Primitive { remaining } => {
-                    if *remaining == 0 {
-                        self.content = Content::Done;
-                        return Ok(0);
-                    }
-                    let n = (*remaining).min(buf.len() as u64) as usize;
-                    let got = self.tlv.read_some(buf.get_mut(..n).unwrap_or_default())?;
-                    *remaining -= got as u64;
-                    return Ok(got);
-                }
-                Content::Chunked {
-                    stack,
-                    chunk_remaining,
-                } => {
-                    if *chunk_remaining > 0 {
-                        let n = (*chunk_remaining).min(buf.len() as u64) as usize;
-                        let got = self.tlv.read_some(buf.get_mut(..n).unwrap_or_default())?;
-                        *chunk_remaining -= got as u64;
-                        return Ok(got);
-                    }
-                    let Some(&top) = stack.last() else {
-                        self.content = Content::Done;
-                        return Ok(0);
-                    };
-                    if self.tlv.at_end(top)? {
-                        self.tlv.close(top)?;
-                        stack.pop();
-                        if stack.is_empty() {
-                            self.content = Content::Done;
-                            return Ok(0);
-                        }
-                        continue;
-                    }
-                    let h = self.tlv.header()?;
-                    let end = self.tlv.end_of(&h, top)?;
-                    match h.tag {
-                        0x04 => *chunk_remaining = h.len.unwrap_or(0),
-                        0x24 => {
-                            if stack.len() >= super::limits::MAX_DEPTH {
-                                return Err(Error::data("malformed CMS: nesting too deep"));
-                            }
-                            stack.push(end);
-                        }
-                        _ => {
-                            return Err(Error::data(
-                                "malformed CMS: unexpected element inside the signed content",
-                            ));
-                        }
-                    }
-                }
-            }
+        match &mut self.content {
+            Some(content) => content.read(&mut self.tlv, buf, "the signed content"),
+            None => Ok(0),
         }
     }
 

@@ -316,6 +316,111 @@ impl<R: Read> Tlv<R> {
     }
 }
 
+/// A string whose content is streamed to the caller rather than held: the ciphertext `[0]` of
+/// an EncryptedContentInfo, the eContent OCTET STRING of a SignedData. DER sends it primitive;
+/// BER may cut it into chunks, OCTET STRINGs nested in constructed levels of definite or
+/// indefinite length, which are read here in order without ever holding more than the caller's
+/// buffer. The caller reads the string's header (its tag depends on where it stands) and
+/// starts it as [`StreamedString::primitive`] or [`StreamedString::chunked`].
+pub(crate) enum StreamedString {
+    /// Inside a primitive string with this many bytes left.
+    Primitive {
+        remaining: u64,
+    },
+    /// Inside a constructed string: a stack of open constructed levels (their ends), and the
+    /// remaining bytes of the current primitive chunk.
+    Chunked {
+        stack: Vec<Option<u64>>,
+        chunk_remaining: u64,
+    },
+    Done,
+}
+
+impl StreamedString {
+    /// A primitive string of `len` content bytes.
+    pub(crate) fn primitive(len: u64) -> Self {
+        StreamedString::Primitive { remaining: len }
+    }
+
+    /// A constructed string ending at `end` (`None`: indefinite length).
+    pub(crate) fn chunked(end: Option<u64>) -> Self {
+        StreamedString::Chunked {
+            stack: vec![end],
+            chunk_remaining: 0,
+        }
+    }
+
+    /// Read the next content bytes from `tlv` into `buf`; `Ok(0)` at the end of the content,
+    /// after which every constructed level has been closed. `what` names the content in the
+    /// error for an element that is not a chunk ("the signed content").
+    pub(crate) fn read<R: Read>(
+        &mut self,
+        tlv: &mut Tlv<R>,
+        buf: &mut [u8],
+        what: &str,
+    ) -> Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            match self {
+                StreamedString::Done => return Ok(0),
+                StreamedString::Primitive { remaining } => {
+                    if *remaining == 0 {
+                        *self = StreamedString::Done;
+                        return Ok(0);
+                    }
+                    let n = (*remaining).min(buf.len() as u64) as usize;
+                    let got = tlv.read_some(&mut buf[..n])?;
+                    *remaining -= got as u64;
+                    return Ok(got);
+                }
+                StreamedString::Chunked {
+                    stack,
+                    chunk_remaining,
+                } => {
+                    if *chunk_remaining > 0 {
+                        let n = (*chunk_remaining).min(buf.len() as u64) as usize;
+                        let got = tlv.read_some(&mut buf[..n])?;
+                        *chunk_remaining -= got as u64;
+                        return Ok(got);
+                    }
+                    // Between chunks: close finished levels, open the next chunk.
+                    let Some(&top) = stack.last() else {
+                        *self = StreamedString::Done;
+                        return Ok(0);
+                    };
+                    if tlv.at_end(top)? {
+                        tlv.close(top)?;
+                        stack.pop();
+                        if stack.is_empty() {
+                            *self = StreamedString::Done;
+                            return Ok(0);
+                        }
+                        continue;
+                    }
+                    let h = tlv.header()?;
+                    let end = tlv.end_of(&h, top)?;
+                    match h.tag {
+                        0x04 => *chunk_remaining = h.len.unwrap_or(0),
+                        0x24 => {
+                            if stack.len() >= limits::MAX_DEPTH {
+                                return Err(Error::data("malformed CMS: nesting too deep"));
+                            }
+                            stack.push(end);
+                        }
+                        _ => {
+                            return Err(Error::data(format!(
+                                "malformed CMS: unexpected element inside {what}"
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 pub(crate) fn truncated() -> Error {
     Error::data("malformed CMS: the message is truncated")
 }
@@ -354,5 +459,44 @@ mod tests {
             );
             assert_eq!(h.to_der().unwrap(), v);
         }
+    }
+
+    /// Reads everything from a streamed string a byte at a time, then checks the stream ended.
+    fn read_all(bytes: &[u8]) -> Result<Vec<u8>> {
+        let mut tlv = Tlv::new(bytes);
+        let h = tlv.header()?;
+        let end = tlv.end_of(&h, None)?;
+        let mut content = match h.len {
+            Some(len) if !h.constructed() => StreamedString::primitive(len),
+            _ => StreamedString::chunked(end),
+        };
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1];
+        while content.read(&mut tlv, &mut buf, "the test content")? > 0 {
+            out.extend_from_slice(&buf);
+        }
+        assert_eq!(tlv.peek()?, None, "the reader stopped before the end");
+        Ok(out)
+    }
+
+    #[test]
+    fn streamed_string_reads_primitive_and_nested_ber_chunks() {
+        assert_eq!(read_all(&[0x04, 0x03, b'a', b'b', b'c']).unwrap(), b"abc");
+        // Indefinite outer level holding a chunk and a definite constructed level.
+        let ber = [
+            0x24, 0x80, 0x04, 0x02, b'a', b'b', 0x24, 0x03, 0x04, 0x01, b'c', 0x00, 0x00,
+        ];
+        assert_eq!(read_all(&ber).unwrap(), b"abc");
+    }
+
+    #[test]
+    fn streamed_string_refuses_a_foreign_element_between_chunks() {
+        let ber = [0x24, 0x80, 0x04, 0x01, b'a', 0x02, 0x01, 0x00, 0x00, 0x00];
+        let err = read_all(&ber).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unexpected element inside the test content"),
+            "{err}"
+        );
     }
 }

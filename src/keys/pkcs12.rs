@@ -231,6 +231,22 @@ fn verify_mac(
     Ok(ok)
 }
 
+/// The PFX's HMAC keyed the way RFC 7292 appendix B derives a MAC key from the password, as
+/// both reading (verify) and writing (compute) need it.
+fn keyed_mac<D>(password: &[u8], salt: &[u8], iterations: u32) -> Option<hmac::Hmac<D>>
+where
+    D: Digest + BlockSizeUser + hmac::digest::block_api::EagerHash,
+{
+    let key = kdf::derive::<D>(
+        Purpose::Mac,
+        password,
+        salt,
+        iterations,
+        <D as Digest>::output_size(),
+    );
+    <hmac::Hmac<D> as KeyInit>::new_from_slice(&key).ok()
+}
+
 fn hmac_verify<D>(
     password: &[u8],
     salt: &[u8],
@@ -241,14 +257,7 @@ fn hmac_verify<D>(
 where
     D: Digest + BlockSizeUser + hmac::digest::block_api::EagerHash,
 {
-    let key = kdf::derive::<D>(
-        Purpose::Mac,
-        password,
-        salt,
-        iterations,
-        <D as Digest>::output_size(),
-    );
-    let Ok(mut mac) = <hmac::Hmac<D> as KeyInit>::new_from_slice(&key) else {
+    let Some(mut mac) = keyed_mac::<D>(password, salt, iterations) else {
         return false;
     };
     mac.update(data);
@@ -259,14 +268,7 @@ fn hmac_compute<D>(password: &[u8], salt: &[u8], iterations: u32, data: &[u8]) -
 where
     D: Digest + BlockSizeUser + hmac::digest::block_api::EagerHash,
 {
-    let key = kdf::derive::<D>(
-        Purpose::Mac,
-        password,
-        salt,
-        iterations,
-        <D as Digest>::output_size(),
-    );
-    let mut mac = <hmac::Hmac<D> as KeyInit>::new_from_slice(&key).ok()?;
+    let mut mac = keyed_mac::<D>(password, salt, iterations)?;
     mac.update(data);
     Some(mac.finalize().into_bytes().to_vec())
 }

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use crate::common::{fixture, run, sealmail};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn have_openssl() -> bool {
@@ -157,6 +157,11 @@ impl Pki {
         ]);
     }
 
+    /// The folder everything is made in (openssl runs there).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -179,6 +184,46 @@ impl Pki {
         out
     }
 
+    /// `sealmail sign -i alice.key --cert alice.crt EXTRA...` of `message`, which must succeed.
+    pub fn sign(&self, extra: &[&str], message: &[u8]) -> Vec<u8> {
+        let mut cmd = sealmail();
+        cmd.arg("sign")
+            .arg("-i")
+            .arg(self.path("alice.key"))
+            .arg("--cert")
+            .arg(self.path("alice.crt"))
+            .args(extra);
+        stdout_of_success(cmd, message)
+    }
+
+    /// openssl signs `entity` as Alice: `openssl TOOL -sign EXTRA...` (TOOL `cms` or `smime`)
+    /// writes signed.eml, S/MIME, whose bytes are returned.
+    pub fn openssl_signs(&self, tool: &str, entity: &[u8], extra: &[&str]) -> Vec<u8> {
+        std::fs::write(self.path("entity.txt"), entity).unwrap();
+        let mut args = vec![
+            tool,
+            "-sign",
+            "-in",
+            "entity.txt",
+            "-signer",
+            "alice.crt",
+            "-inkey",
+            "alice.key",
+            "-out",
+            "signed.eml",
+        ];
+        args.extend_from_slice(extra);
+        self.openssl(&args);
+        std::fs::read(self.path("signed.eml")).unwrap()
+    }
+
+    /// `sealmail verify EXTRA...` of `signed`.
+    pub fn verify(&self, extra: &[&str], signed: &[u8]) -> Output {
+        let mut cmd = sealmail();
+        cmd.arg("verify").args(extra);
+        run(cmd, signed)
+    }
+
     /// `sealmail encrypt --sign -i alice.key -r bob.crt EXTRA...` of `message`.
     pub fn sign_and_encrypt(&self, extra: &[&str], message: &[u8]) -> Vec<u8> {
         let mut cmd = sealmail();
@@ -187,14 +232,7 @@ impl Pki {
             .arg("-r")
             .arg(fixture("keys/bob.crt"))
             .args(extra);
-        let out = run(cmd, message);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        stdout_of_success(cmd, message)
     }
 
     /// `sealmail decrypt -i bob.key EXTRA...` of `message`.
@@ -205,4 +243,16 @@ impl Pki {
             .args(extra);
         run(cmd, message)
     }
+}
+
+/// Run sealmail with `stdin`; it must exit 0 (else the test fails showing its stderr). Its stdout.
+fn stdout_of_success(cmd: Command, stdin: &[u8]) -> Vec<u8> {
+    let out = run(cmd, stdin);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
