@@ -630,11 +630,18 @@ pub fn import(keyring: &std::path::Path, signature: &ValidSignature) -> Result<V
         None => None,
     };
     let mut done = Vec::new();
+    let mut written: Vec<String> = Vec::new();
     for address in addresses {
         let name = address.trim().to_ascii_lowercase();
         if name.is_empty() || name.contains(['/', '\\', '\0']) || name.starts_with('.') {
             continue;
         }
+        // A certificate usually names its address twice (subjectAltName rfc822Name and the
+        // subject's emailAddress, as keygen writes it): one file, and one line on stderr, each.
+        if written.contains(&name) {
+            continue;
+        }
+        written.push(name.clone());
         write(keyring.join(format!("{name}.crt")), &pem)?;
         write(pinned.join(format!("{name}.crt")), &pem)?;
         done.push(format!(
