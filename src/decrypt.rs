@@ -186,8 +186,9 @@ fn restore_verified(
     let from = outer.map(crate::verify::from_addresses).unwrap_or_default();
     let checked = crate::verify::check(&plan, &header_section, Box::new(plaintext), &from)?;
     if !checked.verified.verdict.is_trusted() && inner.require_trusted {
-        return Err(crate::verify::untrusted(&checked.verified).with_hint(
-            "add the issuer's certificate with --ca FILE, or decrypt without --require-trusted",
+        return Err(crate::verify::untrusted_with(
+            &checked.verified,
+            "decrypt without --require-trusted to read it anyway",
         ));
     }
     let (mut signed_entity, verified) = checked.into_entity()?;

@@ -619,3 +619,28 @@ fn import_of_a_keygen_signer_records_its_address_once() {
     }
     assert!(keyring.join("pinned/alice@example.org.crt").is_file());
 }
+
+/// A trusted chain whose certificate does not name the From address: 77 with
+/// `--require-trusted`, and a hint about the address, not about a CA the user already gave.
+#[test]
+fn require_trusted_refuses_a_from_address_the_signer_does_not_own() {
+    if !have_openssl() {
+        return;
+    }
+    let pki = Pki::new();
+    let forged = String::from_utf8_lossy(MESSAGE).replace(
+        "From: Alice <alice@example.org>",
+        "From: Mallory <mallory@example.org>",
+    );
+    let sealed = pki.sign_and_encrypt(&[], forged.as_bytes());
+    let out = pki.decrypt(
+        &["--require-trusted", "--ca", &pki.arg("root.crt")],
+        &sealed,
+    );
+    assert_fails(&out, 77, "mallory@example.org");
+    let err = stderr(&out);
+    assert!(
+        err.contains("sealmail: hint: the signer's certificate is for another address than the From field: the message may not be from who it says; decrypt without --require-trusted to read it anyway"),
+        "{err}"
+    );
+}
