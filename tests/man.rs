@@ -95,7 +95,7 @@ the base of the default folders, and of neomutt\-index's \fI~/.smime\fR
 .SH FILES
 .TP
 .I $XDG_CONFIG_HOME/sealmail/certs/
-the default keyring: recipients' certificates (*.crt, *.pem, *.cer), matched by email address
+the default keyring: recipients' certificates (*.crt, *.pem, *.cer, *.der), matched by email address
 .TP
 .I KEYRING/pinned/
 certificates trusted as they are (pinned), whoever issued them
