@@ -389,7 +389,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "DIR")]
     pub keyring: Option<PathBuf>,
 
-    /// Store a trusted signer's certificate (pinned/) and capabilities (ADDRESS.caps) in the keyring
+    /// Store a trusted signer's certificate (pinned/) and capabilities (ADDRESS.caps) in the
+    /// keyring; with --allow-untrusted, an untrusted signer's too (pinning makes it trusted)
     #[arg(long)]
     pub import: bool,
 
