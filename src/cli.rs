@@ -426,7 +426,7 @@ pub struct KeygenArgs {
     #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub days: u32,
 
-    /// Write PREFIX.key and PREFIX.crt [default: the address]
+    /// Write PREFIX.key and PREFIX.crt (PREFIX.pub for a --kind key) [default: the address]
     #[arg(short = 'o', long = "output", value_name = "PREFIX")]
     pub prefix: Option<PathBuf>,
 
