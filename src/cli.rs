@@ -74,7 +74,8 @@ echo 'build 42 passed' | sealmail encrypt -r ops.crt --from ci@example.org --to 
 sealmail encrypt --entity --outform der -r alice.crt entity.txt > part.der   # neomutt\n  \
 sealmail encrypt --sign -i me.key -r alice.crt message.eml > signed-sealed.eml")]
     Encrypt(Box<EncryptArgs>),
-    /// Decrypt a message, verifying it completely before writing anything
+    /// Decrypt a message; an authenticated one (AuthEnvelopedData) is verified whole before
+    /// anything is written
     #[command(after_help = "Examples:\n  \
 sealmail decrypt -i alice.key sealed.eml > message.eml\n  \
 sealmail decrypt -i alice.key -o message.eml sealed.eml\n  \
