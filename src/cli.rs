@@ -11,17 +11,19 @@ use std::path::PathBuf;
     version,
     about = "Encrypt and decrypt email the S/MIME 4.0 way",
     long_about = "Encrypt and decrypt email the S/MIME 4.0 way.\n\nEach message gets one fresh random \
-session key; the body is sealed with ChaCha20-Poly1305 (default) or AES-GCM and the key is wrapped \
-with RSA-OAEP for every recipient, in a standard application/pkcs7-mime (CMS AuthEnvelopedData) \
-envelope. Decryption verifies the whole message before it releases a single byte.",
+session key, wrapped for every recipient, in a standard application/pkcs7-mime (CMS) envelope. The \
+format follows the recipients (--cipher auto): AuthEnvelopedData with ChaCha20-Poly1305 or AES-256-GCM \
+(and RSA-OAEP) when every recipient is known to read it, else EnvelopedData with AES-256-CBC (and RSA \
+PKCS#1 v1.5), which every S/MIME client reads. Decryption verifies an authenticated message whole \
+before it releases a single byte.",
     after_help = "Examples:\n  \
 sealmail encrypt -r alice.crt message.eml > sealed.eml\n  \
 sealmail decrypt -i alice.key sealed.eml > message.eml\n  \
 sealmail keygen --email alice@example.org -o alice\n  \
 sealmail inspect sealed.eml\n\n\
 Exit codes follow sysexits(3): 64 usage, 65 bad data or failed integrity check, 66 cannot read an \
-input, 67 unknown recipient, 73 cannot create the output, 74 I/O error, 77 no identity can decrypt, \
-78 unusable key or certificate."
+input, 67 unknown recipient, 73 cannot create the output, 74 I/O error, 77 no identity can decrypt \
+(or a wrong PKCS#12 passphrase, or a signer who is not trusted), 78 unusable key or certificate."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -72,7 +74,8 @@ echo 'build 42 passed' | sealmail encrypt -r ops.crt --from ci@example.org --to 
 sealmail encrypt --entity --outform der -r alice.crt entity.txt > part.der   # neomutt\n  \
 sealmail encrypt --sign -i me.key -r alice.crt message.eml > signed-sealed.eml")]
     Encrypt(Box<EncryptArgs>),
-    /// Decrypt a message, verifying it completely before writing anything
+    /// Decrypt a message; an authenticated one (AuthEnvelopedData) is verified whole before
+    /// anything is written
     #[command(after_help = "Examples:\n  \
 sealmail decrypt -i alice.key sealed.eml > message.eml\n  \
 sealmail decrypt -i alice.key -o message.eml sealed.eml\n  \
@@ -328,8 +331,8 @@ pub struct DecryptArgs {
     #[arg(long)]
     pub import: bool,
 
-    /// Refuse a message whose inner signature does not chain to a trust anchor (77, nothing
-    /// written); without it, an untrusted signer is a warning
+    /// Refuse a message that is not signed inside its encryption, or whose signer does not chain
+    /// to a trust anchor (77, nothing written); without it, an untrusted signer is a warning
     #[arg(long)]
     pub require_trusted: bool,
 }
@@ -387,7 +390,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "DIR")]
     pub keyring: Option<PathBuf>,
 
-    /// Store a trusted signer's certificate (pinned/) and capabilities (ADDRESS.caps) in the keyring
+    /// Store a trusted signer's certificate (pinned/) and capabilities (ADDRESS.caps) in the
+    /// keyring; with --allow-untrusted, an untrusted signer's too (pinning makes it trusted)
     #[arg(long)]
     pub import: bool,
 
@@ -423,7 +427,7 @@ pub struct KeygenArgs {
     #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub days: u32,
 
-    /// Write PREFIX.key and PREFIX.crt [default: the address]
+    /// Write PREFIX.key and PREFIX.crt (PREFIX.pub for a --kind key) [default: the address]
     #[arg(short = 'o', long = "output", value_name = "PREFIX")]
     pub prefix: Option<PathBuf>,
 

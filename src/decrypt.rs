@@ -195,8 +195,9 @@ fn restore_verified(
             reason.message()
         )),
         (Some(verified), None) if !verified.verdict.is_trusted() && inner.require_trusted => {
-            return Err(crate::verify::untrusted(verified).with_hint(
-                "add the issuer's certificate with --ca FILE, or decrypt without --require-trusted",
+            return Err(crate::verify::untrusted_with(
+                verified,
+                "decrypt without --require-trusted to read it anyway",
             ));
         }
         _ => {}

@@ -67,16 +67,34 @@ pub fn verify(
 
 /// The error for a valid signature by a signer who is not trusted (77).
 pub fn untrusted(verified: &Verified) -> Error {
+    untrusted_with(verified, "see the content anyway with --allow-untrusted")
+}
+
+/// [`untrusted`], its hint ending in `instead` (what else the user can do). A CA does not help
+/// when the chain is fine and only the From address is not the certificate's, so the hint then
+/// says what is wrong instead of asking for one.
+pub fn untrusted_with(verified: &Verified, instead: &str) -> Error {
     let reason = match &verified.verdict {
         Verdict::Untrusted { reason } => reason.clone(),
         Verdict::Trusted { .. } => String::new(),
+    };
+    let hint = if reason.ends_with(NOT_THE_SENDERS) {
+        format!(
+            "the signer's certificate is for another address than the From field: the message may not be from who it says; {instead}"
+        )
+    } else {
+        format!("add the issuer's certificate with --ca FILE, or {instead}")
     };
     Error::no_permission(format!(
         "the signature by {} is valid but not trusted: {reason}",
         trust::describe_certificate(&verified.signature.signer)
     ))
-    .with_hint("add the issuer's certificate with --ca FILE, or see the content anyway with --allow-untrusted")
+    .with_hint(hint)
 }
+
+/// The end of the reason a trusted chain is still not trusted: the From address is not the
+/// certificate's.
+const NOT_THE_SENDERS: &str = ", which the certificate does not name";
 
 /// Whether an entity whose header section is `header_section` says it is signed
 /// (multipart/signed, or application/pkcs7-mime with smime-type=signed-data): what `decrypt`
@@ -375,9 +393,7 @@ fn trust_verdict(plan: &VerifyPlan, signature: &ValidSignature, from: &[String])
             .any(|e| e.trim().eq_ignore_ascii_case(address))
         {
             return Verdict::Untrusted {
-                reason: format!(
-                    "the message is from {address}, which the certificate does not name"
-                ),
+                reason: format!("the message is from {address}{NOT_THE_SENDERS}"),
             };
         }
     }
@@ -758,11 +774,18 @@ pub fn import(keyring: &std::path::Path, signature: &ValidSignature) -> Result<V
         None => None,
     };
     let mut done = Vec::new();
+    let mut written: Vec<String> = Vec::new();
     for address in addresses {
         let name = address.trim().to_ascii_lowercase();
         if name.is_empty() || name.contains(['/', '\\', '\0']) || name.starts_with('.') {
             continue;
         }
+        // A certificate usually names its address twice (subjectAltName rfc822Name and the
+        // subject's emailAddress, as keygen writes it): one file, and one line on stderr, each.
+        if written.contains(&name) {
+            continue;
+        }
+        written.push(name.clone());
         write(keyring.join(format!("{name}.crt")), &pem)?;
         write(pinned.join(format!("{name}.crt")), &pem)?;
         done.push(format!(

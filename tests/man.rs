@@ -49,7 +49,7 @@ success
 usage error: a bad flag or value, a compose address that is not an address list, a Bcc field with \-\-header\-recipients
 .TP
 .B 65
-the input is not a message, not S/MIME or malformed, or the integrity check failed
+the input is not a message, not S/MIME or malformed, the integrity check failed, a signature is invalid, or \-\-require\-aead refused a message without integrity protection
 .TP
 .B 66
 an input, key or certificate file does not exist or cannot be read
@@ -64,12 +64,12 @@ the output file cannot be created
 an I/O error while reading or writing (a closed pipe included)
 .TP
 .B 77
-none of the identities can decrypt the message
+none of the identities can decrypt the message; a wrong passphrase for a PKCS#12 file; a valid signature by a signer who is not trusted (verify, decrypt \-\-require\-trusted, which also refuses an unsigned message)
 .TP
 .B 78
-a key or certificate is unusable
+a key or certificate is unusable, or an address has untrusted certificates with different keys in the keyring
 .PP
-Errors are one line on standard error, \fBsealmail: error: ...\fR, maybe followed by \fBsealmail: hint: ...\fR; nothing is written to standard output on failure.
+Errors are one line on standard error, \fBsealmail: error: ...\fR, maybe followed by \fBsealmail: hint: ...\fR; nothing is written to standard output on failure (the first 8 MiB of output are held until the run succeeds; encrypt of a regular file larger than that writes as it seals, and \-o FILE never leaves a partial file).
 .SH ENVIRONMENT
 .TP
 .B SEALMAIL_KEYRING
@@ -81,6 +81,12 @@ private keys for decrypt when \-i is not given (several paths separated by \fB:\
 .B SEALMAIL_PASSPHRASE
 the key passphrase when neither \-\-passphrase\-file nor \-\-passphrase\-fd is given
 .TP
+.B SEALMAIL_REQUIRE_AEAD
+set to 1: decrypt refuses messages without integrity protection, as \-\-require\-aead does
+.TP
+.B SSL_CERT_FILE, SSL_CERT_DIR
+the system trust anchors (default \fI/etc/ssl/certs\fR)
+.TP
 .B XDG_CONFIG_HOME
 where the default keyring and keys folders are (default \fI~/.config\fR)
 .TP
@@ -89,7 +95,16 @@ the base of the default folders, and of neomutt\-index's \fI~/.smime\fR
 .SH FILES
 .TP
 .I $XDG_CONFIG_HOME/sealmail/certs/
-the default keyring: recipients' certificates (*.crt, *.pem, *.cer), matched by email address
+the default keyring: recipients' certificates (*.crt, *.pem, *.cer, *.der), matched by email address
+.TP
+.I KEYRING/pinned/
+certificates trusted as they are (pinned), whoever issued them
+.TP
+.I KEYRING/ADDRESS.caps
+what ADDRESS reads (one cipher name a line), which decides \-\-cipher auto; written by verify \-\-import
+.TP
+.I $XDG_CONFIG_HOME/sealmail/ca/
+trust anchors besides the system store and \-\-ca
 .TP
 .I $XDG_CONFIG_HOME/sealmail/keys/
 the default private keys for decrypt (folder 0700, files 0600)

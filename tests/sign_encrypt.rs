@@ -572,3 +572,72 @@ fn decrypt_import_into_a_keyring_that_cannot_be_written_is_73_with_nothing_out()
         stderr(&out)
     );
 }
+
+/// keygen's certificate names its address twice (subjectAltName and the subject's
+/// emailAddress); `--import` records it once, and says so once.
+#[test]
+fn import_of_a_keygen_signer_records_its_address_once() {
+    let dir = common::tempdir();
+    let arg = |name: &str| dir.path().join(name).display().to_string();
+    let mut cmd = sealmail();
+    cmd.args([
+        "keygen",
+        "--bits",
+        "2048",
+        "--email",
+        "alice@example.org",
+        "-o",
+    ])
+    .arg(arg("alice"));
+    assert_eq!(run(cmd, b"").status.code(), Some(0));
+    let keyring = dir.path().join("keyring");
+    std::fs::create_dir_all(keyring.join("pinned")).unwrap();
+    std::fs::copy(
+        dir.path().join("alice.crt"),
+        keyring.join("pinned/alice.crt"),
+    )
+    .unwrap();
+
+    let mut cmd = sealmail();
+    cmd.args(["sign", "-i"]).arg(arg("alice.key"));
+    let signed = run(cmd, MESSAGE);
+    assert_eq!(signed.status.code(), Some(0), "{}", stderr(&signed));
+    let mut cmd = sealmail();
+    cmd.args(["verify", "--import", "--keyring"]).arg(&keyring);
+    let out = run(cmd, &signed.stdout);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("noon"));
+    for line in [
+        "sealmail: imported alice@example.org: certificate pinned in",
+        "sealmail: imported alice@example.org: capabilities in",
+    ] {
+        assert_eq!(err.matches(line).count(), 1, "{line} once in: {err}");
+    }
+    assert!(keyring.join("pinned/alice@example.org.crt").is_file());
+}
+
+/// A trusted chain whose certificate does not name the From address: 77 with
+/// `--require-trusted`, and a hint about the address, not about a CA the user already gave.
+#[test]
+fn require_trusted_refuses_a_from_address_the_signer_does_not_own() {
+    if !have_openssl() {
+        return;
+    }
+    let pki = Pki::new();
+    let forged = String::from_utf8_lossy(MESSAGE).replace(
+        "From: Alice <alice@example.org>",
+        "From: Mallory <mallory@example.org>",
+    );
+    let sealed = pki.sign_and_encrypt(&[], forged.as_bytes());
+    let out = pki.decrypt(
+        &["--require-trusted", "--ca", &pki.arg("root.crt")],
+        &sealed,
+    );
+    assert_fails(&out, 77, "mallory@example.org");
+    let err = stderr(&out);
+    assert!(
+        err.contains("sealmail: hint: the signer's certificate is for another address than the From field: the message may not be from who it says; decrypt without --require-trusted to read it anyway"),
+        "{err}"
+    );
+}

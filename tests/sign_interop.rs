@@ -224,6 +224,24 @@ fn a_from_address_the_certificate_does_not_name_is_untrusted() {
     let signed = pki.sign(&[], forged.as_bytes());
     let out = pki.verify(&["--ca", &pki.arg("root.crt")], &signed);
     common::assert_fails(&out, 77, "mallory@example.org");
+    // The chain is fine: the hint says what is wrong, not to add a CA.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "sealmail: hint: the signer's certificate is for another address than the From field"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("--ca FILE"), "{stderr}");
+    // Without the CA, the chain is what fails, and a CA is what the hint asks for.
+    let out = pki.verify(&[], &signed);
+    common::assert_fails(&out, 77, "not trusted");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("add the issuer's certificate with --ca FILE"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
