@@ -1393,13 +1393,15 @@ fn read_certificates(path: &Path) -> Result<Vec<x509_cert::Certificate>> {
         .map_err(|reason| Error::config(format!("{}: {reason}", path.display())))
 }
 
-/// `--import`: the signer's certificate, pinned, and its capabilities into the keyring.
+/// `--import`: the signer's certificate (pinned when trusted) and its capabilities into the
+/// keyring.
 fn import_signer(keyring: Option<&Path>, verified: &crate::verify::Verified) -> Result<()> {
     let dir = keyring.ok_or_else(|| {
         Error::usage("--import needs a keyring")
             .with_hint("give --keyring DIR or set $SEALMAIL_KEYRING")
     })?;
-    for line in crate::verify::import(dir, &verified.signature)? {
+    let trusted = verified.verdict.is_trusted();
+    for line in crate::verify::import(dir, &verified.signature, trusted)? {
         eprintln!("sealmail: {line}");
     }
     Ok(())

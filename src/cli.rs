@@ -391,7 +391,8 @@ pub struct VerifyArgs {
     pub keyring: Option<PathBuf>,
 
     /// Store a trusted signer's certificate (pinned/) and capabilities (ADDRESS.caps) in the
-    /// keyring; with --allow-untrusted, an untrusted signer's too (pinning makes it trusted)
+    /// keyring; with --allow-untrusted, an untrusted signer's certificate unpinned (it stays
+    /// untrusted) and without its capabilities
     #[arg(long)]
     pub import: bool,
 

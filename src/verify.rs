@@ -748,7 +748,18 @@ impl<'a, 'b> Lines<'a, 'b> {
 /// `--import`: the signer's certificate into the keyring (as `ADDRESS.crt`, and pinned as
 /// trusted in `pinned/ADDRESS.crt`) and its SMIMECapabilities into `ADDRESS.caps`, for each
 /// address the certificate names. Returns what was written, for stderr.
-pub fn import(keyring: &std::path::Path, signature: &ValidSignature) -> Result<Vec<String>> {
+///
+/// `trusted`: the signer chains to an anchor. Only then is the certificate pinned (trusted for
+/// later encrypts) and written as `ADDRESS.crt`. An untrusted signer imported on the user's word
+/// (`--allow-untrusted`) goes in unpinned, under its own name `ADDRESS.FINGERPRINT.crt`, so it
+/// neither replaces a certificate already there nor wins over a trusted one: the keyring's
+/// choice (trusted first) still decides, and an untrusted one is used only with a warning; its
+/// capabilities are not recorded.
+pub fn import(
+    keyring: &std::path::Path,
+    signature: &ValidSignature,
+    trusted: bool,
+) -> Result<Vec<String>> {
     let addresses = trust::certificate_emails(&signature.signer);
     if addresses.is_empty() {
         return Err(Error::config(
@@ -759,7 +770,7 @@ pub fn import(keyring: &std::path::Path, signature: &ValidSignature) -> Result<V
     let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &der)
         .map_err(|_| Error::config("cannot encode the signer's certificate"))?;
     let pinned = keyring.join("pinned");
-    crate::io::create_dir_all(&pinned)?;
+    crate::io::create_dir_all(if trusted { &pinned } else { keyring })?;
     let write = |path: std::path::PathBuf, text: &str| -> Result<()> {
         std::fs::write(&path, text).map_err(|e| {
             Error::cant_create(format!(
@@ -786,13 +797,29 @@ pub fn import(keyring: &std::path::Path, signature: &ValidSignature) -> Result<V
             continue;
         }
         written.push(name.clone());
-        write(keyring.join(format!("{name}.crt")), &pem)?;
-        write(pinned.join(format!("{name}.crt")), &pem)?;
-        done.push(format!(
-            "imported {name}: certificate pinned in {}",
-            pinned.display()
-        ));
-        if let Some(caps) = capabilities {
+        if trusted {
+            write(keyring.join(format!("{name}.crt")), &pem)?;
+            write(pinned.join(format!("{name}.crt")), &pem)?;
+            done.push(format!(
+                "imported {name}: certificate pinned in {}",
+                pinned.display()
+            ));
+        } else {
+            let fingerprint: String = <sha2::Sha256 as sha2::Digest>::digest(&der)
+                .iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let path = keyring.join(format!("{name}.{fingerprint}.crt"));
+            write(path.clone(), &pem)?;
+            done.push(format!(
+                "imported {name}: certificate in {} (not pinned: the signer is not trusted)",
+                path.display()
+            ));
+        }
+        // What an untrusted signer says it reads is not taken: it would choose the format of
+        // the genuine correspondent's mail.
+        if let Some(caps) = capabilities.filter(|_| trusted) {
             let path = keyring.join(format!("{name}.caps"));
             write(
                 path.clone(),

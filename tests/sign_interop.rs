@@ -257,6 +257,31 @@ fn import_pins_the_signer_and_records_its_capabilities() {
     let out = pki.verify(&["--keyring", &keyring_arg, "--import"], &signed);
     assert_eq!(out.status.code(), Some(77));
     assert!(!keyring.join("pinned").exists());
+    // On the user's word (--allow-untrusted) it goes in unpinned, under its own name: it
+    // replaces nothing and stays untrusted (verify without --ca still answers 77).
+    let out = pki.verify(
+        &["--keyring", &keyring_arg, "--import", "--allow-untrusted"],
+        &signed,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!keyring.join("pinned").exists());
+    assert!(!keyring.join("alice@example.org.crt").exists());
+    assert!(!keyring.join("alice@example.org.caps").exists());
+    let names: Vec<String> = std::fs::read_dir(&keyring)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("alice@example.org.")
+            && n.ends_with(".crt")
+            && n.len() == "alice@example.org.".len() + 16 + ".crt".len()),
+        "{names:?}"
+    );
+    let out = pki.verify(&["--keyring", &keyring_arg], &signed);
+    assert_eq!(out.status.code(), Some(77));
+    for name in names {
+        std::fs::remove_file(keyring.join(name)).unwrap();
+    }
 
     let out = pki.verify(
         &[
