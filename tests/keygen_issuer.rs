@@ -274,6 +274,46 @@ fn bad_issuers_are_refused_and_nothing_is_written() {
         }
     }
 
+    // An encrypted issuer key opens with --issuer-passphrase-file; a wrong one is 78, and
+    // nothing is written.
+    let pass = dir.path().join("pass.txt");
+    std::fs::write(&pass, "issuer pass\n").unwrap();
+    let enc = dir.path().join("enc");
+    let mut cmd = sealmail();
+    cmd.args([
+        "keygen",
+        "--email",
+        "ca@example.org",
+        "--bits",
+        "2048",
+        "--passphrase-file",
+    ])
+    .arg(&pass)
+    .arg("-o")
+    .arg(&enc);
+    assert_ok(&run(cmd, b""), "encrypted issuer");
+    let issuer = (enc.with_extension("key"), enc.with_extension("crt"));
+    let with_pass = |file: &Path, prefix: &Path| {
+        let mut cmd = sealmail();
+        cmd.args(["keygen", "--kind", "x25519", "--email", "n@example.org"])
+            .arg("--issuer-key")
+            .arg(&issuer.0)
+            .arg("--issuer-cert")
+            .arg(&issuer.1)
+            .arg("--issuer-passphrase-file")
+            .arg(file)
+            .arg("-o")
+            .arg(prefix);
+        run(cmd, b"")
+    };
+    let wrong = dir.path().join("wrong.txt");
+    std::fs::write(&wrong, "not it\n").unwrap();
+    assert_fails(&with_pass(&wrong, &new), 78, "passphrase");
+    assert!(!new.with_extension("key").exists());
+    let issued = dir.path().join("issued");
+    assert_ok(&with_pass(&pass, &issued), "right issuer passphrase");
+    assert!(issued.with_extension("crt").is_file());
+
     // --issuer-key without --issuer-cert is a usage error.
     let mut cmd = sealmail();
     cmd.args([
