@@ -224,87 +224,17 @@ fn restore_verified(
     }
 }
 
-/// The signed entity with what the signed wrapper's header adds in front of it: the Subject,
-/// From, To... that `encrypt` sealed (header protection) when the message it was given was
-/// already signed, as a Postfix filter gets a mail client's signed message, and the wrapper's
-/// header-protection markers (`hp="cipher"`, sealmail's implicit-type marker) moved onto the
-/// entity's Content-Type. Restoring then finds the message as it would an unsigned one. The
-/// wrapper's own Content-* fields describe the signature layer, which is gone; its MIME-Version
-/// stays unless the entity has its own.
+/// The signed entity with the wrapper's header fields in front of its own and the wrapper's
+/// header-protection markers moved onto its Content-Type
+/// ([`message::unwrapped_header_section`]), so that restoring finds the protected Subject, From,
+/// ... as it would in an unsigned message. For signed-data and `encrypt --sign`'s messages, whose
+/// signature layer comes off.
 fn with_wrapper_fields(
     header_section: &[u8],
     mut signed_entity: impl BufRead,
 ) -> Result<impl BufRead> {
-    let mut fields = Vec::new();
-    let mut markers: Vec<&[u8]> = Vec::new();
-    let mut keep = false;
-    let mut in_content_type = false;
-    for line in header_section.split_inclusive(|&b| b == b'\n') {
-        if line == b"\r\n" || line == b"\n" {
-            break;
-        }
-        if !line.starts_with(b" ") && !line.starts_with(b"\t") {
-            let name = line
-                .split(|&b| b == b':')
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            keep = !(name.starts_with(b"content-") || name == b"mime-version");
-            in_content_type = name == b"content-type";
-        }
-        if keep {
-            fields.extend_from_slice(line);
-        }
-        if in_content_type {
-            let lower = line.to_ascii_lowercase();
-            for (needle, marker) in [
-                (&b"hp=\"cipher\""[..], &b"; hp=\"cipher\""[..]),
-                (b"hp=cipher", b"; hp=\"cipher\""),
-                (b"sealmail-implicit=yes", b"; sealmail-implicit=yes"),
-            ] {
-                if memchr::memmem::find(&lower, needle).is_some() && !markers.contains(&marker) {
-                    markers.push(marker);
-                }
-            }
-        }
-    }
     let entity_header = message::read_header_section(&mut signed_entity)?;
-    let mut head = fields;
-    // A whole message needs its MIME-Version, which was the wrapper's.
-    let has_mime_version = |h: &[u8]| {
-        h.split_inclusive(|&b| b == b'\n')
-            .any(|l| l.len() > 13 && l[..13].eq_ignore_ascii_case(b"mime-version:"))
-    };
-    if has_mime_version(header_section) && !has_mime_version(&entity_header) {
-        let eol: &[u8] = if header_section.contains(&b'\r') {
-            b"\r\n"
-        } else {
-            b"\n"
-        };
-        head.extend_from_slice(b"MIME-Version: 1.0");
-        head.extend_from_slice(eol);
-    }
-    let mut in_content_type = false;
-    let lines: Vec<&[u8]> = entity_header.split_inclusive(|&b| b == b'\n').collect();
-    for (i, line) in lines.iter().enumerate() {
-        if !line.starts_with(b" ") && !line.starts_with(b"\t") {
-            in_content_type = line.len() > 13 && line[..13].eq_ignore_ascii_case(b"content-type:");
-        }
-        let last_of_field = lines
-            .get(i + 1)
-            .is_none_or(|next| !next.starts_with(b" ") && !next.starts_with(b"\t"));
-        if in_content_type && last_of_field && !markers.is_empty() {
-            let body = line.strip_suffix(b"\n").unwrap_or(line);
-            let body = body.strip_suffix(b"\r").unwrap_or(body);
-            head.extend_from_slice(body);
-            for marker in &markers {
-                head.extend_from_slice(marker);
-            }
-            head.extend_from_slice(&line[body.len()..]);
-        } else {
-            head.extend_from_slice(line);
-        }
-    }
+    let head = message::unwrapped_header_section(header_section, &entity_header)?;
     Ok(std::io::Cursor::new(head).chain(signed_entity))
 }
 

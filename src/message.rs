@@ -897,6 +897,64 @@ pub fn with_transfer_encoding(header_section: &[u8], value: &str) -> Result<Vec<
     Ok(out)
 }
 
+/// The header section to restore when the signature layer of a signed entity is taken off
+/// (`decrypt` of signed-data, or of `encrypt --sign`'s multipart/signed): the wrapper's fields
+/// that are not about its content (the Subject, From, ... header protection sealed there, and
+/// their HP-Outer records), its MIME-Version unless the entity has one, then the entity's own
+/// fields, its Content-Type carrying the wrapper's `hp="cipher"` and implicit-type markers, so
+/// that [`restore`] reads the result as it would have read the wrapper. CRLF, with the empty
+/// line.
+pub fn unwrapped_header_section(wrapper: &[u8], entity: &[u8]) -> Result<Vec<u8>> {
+    let wrapper = parse_fields(wrapper, "decrypted header section")?;
+    let entity_fields = if entity.trim_ascii().is_empty() {
+        Vec::new()
+    } else {
+        parse_fields(entity, "signed entity's header section")?.fields
+    };
+    let wrapper_type = wrapper.fields.iter().find(|f| f.is("Content-Type"));
+    let mut markers = Vec::new();
+    if wrapper_type.is_some_and(|f| f.parameter_is("hp", "cipher")) {
+        markers.extend_from_slice(HP_CIPHER);
+    }
+    if wrapper_type.is_some_and(|f| f.parameter_is(IMPLICIT_PARAMETER, "yes")) {
+        markers.extend_from_slice(format!("; {IMPLICIT_PARAMETER}=yes").as_bytes());
+    }
+    let mut out = Vec::with_capacity(wrapper.fields.len() * 64 + entity.len() + markers.len());
+    for field in wrapper.fields.iter().filter(|f| !f.is_content()) {
+        out.extend_from_slice(&crlf_field(field.raw));
+    }
+    if wrapper.fields.iter().any(|f| f.is("MIME-Version"))
+        && !entity_fields.iter().any(|f| f.is("MIME-Version"))
+    {
+        out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    }
+    let mut markers_pending = !markers.is_empty();
+    for field in &entity_fields {
+        let mut line = crlf_field(field.raw);
+        if markers_pending && field.is("Content-Type") {
+            // Before the field's final CRLF, after any folding, as `split` puts hp="cipher".
+            let at = line.len().saturating_sub(2);
+            line.splice(at..at, markers.iter().copied());
+            markers_pending = false;
+        }
+        out.extend_from_slice(&line);
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(out)
+}
+
+/// Does this entity's header section carry header protection (`hp="cipher"` on its
+/// Content-Type, RFC 9788)? A section that does not parse does not.
+pub fn has_header_protection(header_section: &[u8]) -> bool {
+    parse_fields(header_section, "header section").is_ok_and(|section| {
+        section
+            .fields
+            .iter()
+            .find(|f| f.is("Content-Type"))
+            .is_some_and(|f| f.parameter_is("hp", "cipher"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -906,6 +964,28 @@ mod tests {
         protect: true,
         keep_subject: false,
     };
+
+    #[test]
+    fn an_unwrapped_signed_entity_gets_the_wrapper_fields_and_markers() {
+        let wrapper = b"Subject: real\r\nHP-Outer: Subject: [...]\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n boundary=b; hp=\"cipher\"\r\n\r\n";
+        let entity = b"Content-Type: text/plain;\r\n charset=us-ascii\r\n\r\n";
+        let head = unwrapped_header_section(wrapper, entity).unwrap();
+        assert_eq!(
+            text(&head),
+            "Subject: real\r\nHP-Outer: Subject: [...]\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain;\r\n charset=us-ascii; hp=\"cipher\"\r\n\r\n"
+        );
+        assert!(has_header_protection(&head));
+        assert!(!has_header_protection(entity));
+        // Without markers on the wrapper the entity's fields stay as they are.
+        let plain = b"Subject: s\r\nContent-Type: multipart/signed; boundary=b\r\n\r\n";
+        let head = unwrapped_header_section(plain, entity).unwrap();
+        assert_eq!(
+            text(&head),
+            "Subject: s\r\nContent-Type: text/plain;\r\n charset=us-ascii\r\n\r\n"
+        );
+    }
 
     fn text(bytes: &[u8]) -> &str {
         std::str::from_utf8(bytes).unwrap()

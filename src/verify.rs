@@ -233,9 +233,9 @@ fn carries_header_protection(spool: &mut Spool) -> Result<bool> {
     let Some(end) = memchr::memmem::find(start, b"\r\n\r\n") else {
         return Ok(false);
     };
-    let header = start.get(..end).unwrap_or_default().to_ascii_lowercase();
-    Ok(memchr::memmem::find(&header, b"hp=\"cipher\"").is_some()
-        || memchr::memmem::find(&header, b"hp=cipher").is_some())
+    Ok(message::has_header_protection(
+        start.get(..end + 4).unwrap_or_default(),
+    ))
 }
 
 /// A reader that keeps a copy of everything read through it (what `decrypt` shows once the
