@@ -116,7 +116,7 @@ pub fn parse_address_list(value: &str) -> Result<Vec<(Option<String>, String)>> 
         return Err(bad_address_list(value));
     }
     let mut list = Vec::new();
-    for piece in split_top_level(value).ok_or_else(|| bad_address_list(value))? {
+    for (piece, _) in split_top_level(value).ok_or_else(|| bad_address_list(value))? {
         if piece.trim().is_empty() {
             continue;
         }
@@ -130,11 +130,28 @@ pub fn parse_address_list(value: &str) -> Result<Vec<(Option<String>, String)>> 
 }
 
 /// Split at the `,` and `;` that separate addresses: not inside a quoted string, an angle
-/// address or a comment. `None` when a quote, `<` or `(` is left open.
-fn split_top_level(value: &str) -> Option<Vec<&str>> {
+/// address or a comment; each piece with the separator that ends it (`None` for the last).
+/// `None` when a quote, `<` or `(` is left open.
+pub(crate) fn split_top_level(value: &str) -> Option<Vec<(&str, Option<char>)>> {
     let mut pieces = Vec::new();
-    let (mut start, mut quoted, mut escaped, mut angle, mut comment) =
-        (0, false, false, 0u32, 0u32);
+    let mut start = 0;
+    for (i, c) in top_level_chars(value)? {
+        if c == ',' || c == ';' {
+            pieces.push((&value[start..i], Some(c)));
+            start = i + c.len_utf8();
+        }
+    }
+    pieces.push((&value[start..], None));
+    Some(pieces)
+}
+
+/// The characters of an address field's value (RFC 5322 §3.4) that are outside quoted strings,
+/// comments and angle brackets, with their byte offsets: where `,`, `;` and a group's `:` can
+/// separate something. `None` when a quote, `<` or `(` is left open or a `)` or `>` closes
+/// nothing.
+pub(crate) fn top_level_chars(value: &str) -> Option<Vec<(usize, char)>> {
+    let mut out = Vec::new();
+    let (mut quoted, mut escaped, mut angle, mut comment) = (false, false, 0u32, 0u32);
     for (i, c) in value.char_indices() {
         if escaped {
             escaped = false;
@@ -149,22 +166,15 @@ fn split_top_level(value: &str) -> Option<Vec<&str>> {
             _ if comment > 0 => {}
             '<' => angle += 1,
             '>' => angle = angle.checked_sub(1)?,
-            ',' | ';' if angle == 0 => {
-                pieces.push(&value[start..i]);
-                start = i + c.len_utf8();
-            }
+            _ if angle == 0 => out.push((i, c)),
             _ => {}
         }
     }
-    if quoted || escaped || angle > 0 || comment > 0 {
-        return None;
-    }
-    pieces.push(&value[start..]);
-    Some(pieces)
+    (!(quoted || escaped || angle > 0 || comment > 0)).then_some(out)
 }
 
 /// One address, read by mail-parser: exactly one mailbox whose addr-spec is well formed.
-fn parse_one_address(piece: &str) -> Option<(Option<String>, String)> {
+pub(crate) fn parse_one_address(piece: &str) -> Option<(Option<String>, String)> {
     let raw = format!("To: {piece}\r\n\r\n");
     let message = MessageParser::default().parse_headers(raw.as_bytes())?;
     let mut found = message.to().map(collect_addresses).unwrap_or_default();

@@ -4,16 +4,18 @@
 //!
 //! This module only ever sees header sections (bounded by [`MAX_HEADER_SECTION`]); bodies stream
 //! past it through [`crate::entity`]. It is not a MIME parser: the body's structure is never
-//! looked at. Header fields are delimited by mail-parser (no home-made header grammar); what this
-//! module adds is a check that mail-parser's fields cover the section exactly (so a line it would
-//! silently skip, such as one without a colon, is seen here) and the byte-exact handling that the
-//! round trip needs: every field is carried as its raw bytes, folding included.
+//! looked at. Header fields are delimited by mail-parser; what this module adds is a check that
+//! mail-parser's fields cover the section exactly (so a line it would silently skip, such as one
+//! without a colon, is seen here), a check of the shape of the structured fields ([`shape`]: an
+//! address list, a date, an identifier), and the byte-exact handling that the round trip needs:
+//! every field is carried as its raw bytes, folding included.
 //!
 //! Message or not (SPEC §3, [`read_head`]): the header section is read the way Python's email
 //! parser reads it (an mbox `From ` line may come first; the section ends at the empty line, or
 //! where a line is neither a field nor a continuation, which then starts the body). The input is a
-//! message only when that section parses and holds at least one field of RFC 5322 or the MIME
-//! RFCs ([`MESSAGE_FIELDS`]). Anything else (`Note: the password is ...`, a log, a URL, binary) is
+//! message only when that section parses and holds at least one well-formed field of RFC 5322 or
+//! the MIME RFCs ([`MESSAGE_FIELDS`]; `To: everyone - the password is ...` is not one). Anything
+//! else (`Note: the password is ...`, a log, a URL, binary) is
 //! sealed whole as the body of a text/plain (or application/octet-stream) entity marked
 //! `sealmail-input=raw` ([`raw_input_split`]), so that nothing given to encrypt is ever written in
 //! clear and decrypt gives back exactly the bytes that went in.
@@ -21,7 +23,8 @@
 //! What goes where in a message (SPEC §3, RFC 8551, RFC 9788):
 //!
 //! - outer: the mbox `From ` line, first, as given; then only the fields that delivery and
-//!   display need ([`OUTSIDE_FIELDS`] and `List-*`), in their original order and bytes, the
+//!   display need ([`OUTSIDE_FIELDS`] and `List-*`) and are shaped as their RFCs say (a
+//!   malformed one is sealed inside with the rest), in their original order and bytes, the
 //!   Subject as `[...]`. Bcc and Resent-Bcc are dropped entirely (they must not leak: not outside,
 //!   and not inside either, where every recipient could read them);
 //! - inner (CRLF), in the original order: the Content-* and MIME-Version fields, every field that
@@ -41,6 +44,8 @@
 //! The round trip (SPEC §3) holds because every change is undone by [`restore`]: the hp parameter
 //! is cut back out, the implicit Content-Type dropped, the inner fields take the place of the
 //! outer copies of the protected fields, and HP-Outer stays inside.
+
+mod shape;
 
 use crate::entity::{to_crlf, to_lf};
 use crate::error::{Error, Result};
@@ -616,18 +621,25 @@ impl Field<'_> {
         protected_index(self.name).is_some()
     }
 
-    /// Allowed outside (SPEC §3): delivery and display need it. Bcc never is.
+    /// Allowed outside (SPEC §3): delivery and display need it, and it is shaped as its RFC
+    /// says (an address list, a date, ...; [`shape`]), so it holds nothing else. Bcc never is.
     fn stays_outside(&self) -> bool {
-        OUTSIDE_FIELDS.iter().any(|n| self.is(n))
+        (OUTSIDE_FIELDS.iter().any(|n| self.is(n))
             || self
                 .name
                 .get(..5)
-                .is_some_and(|p| p.eq_ignore_ascii_case(b"list-"))
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"list-")))
+            && self.well_formed()
     }
 
-    /// A field of RFC 5322 or the MIME RFCs: one of these makes a header section a message's.
+    /// A well-formed field of RFC 5322 or the MIME RFCs: one of these makes a header section a
+    /// message's. `To: everyone - the password is ...` does not: that is text.
     fn makes_a_message(&self) -> bool {
-        MESSAGE_FIELDS.iter().any(|n| self.is(n)) || self.is_content()
+        (MESSAGE_FIELDS.iter().any(|n| self.is(n)) || self.is_content()) && self.well_formed()
+    }
+
+    fn well_formed(&self) -> bool {
+        shape::well_formed(self.name, self.value())
     }
 
     /// The field an HP-Outer field records (RFC 9788 §2.2: `HP-Outer: Name: value`): its name
@@ -1031,7 +1043,10 @@ Content-Type: text/plain;\r\n charset=us-ascii; hp=\"cipher\"\r\n\r\n"
     }
 
     /// (input, is a message, header section length) for [`read_head`].
-    const HEADS: [(&[u8], bool, usize); 14] = [
+    const HEADS: [(&[u8], bool, usize); 17] = [
+        (b"To: everyone - the password is hunter2\n", false, 0),
+        (b"Date: today, token s3cr3t\nStatus: failed\n", false, 0),
+        (b"From: root (Cron Daemon)\nTo: root\n\nout", true, 35),
         (b"Note: db password is hunter2\n", false, 0),
         (
             b"Build: 42\nStatus: failed\nDeploy-Token: s3cr3t\n",
@@ -1137,11 +1152,11 @@ Content-Type: text/plain;\r\n charset=us-ascii; hp=\"cipher\"\r\n\r\n"
     #[test]
     fn fields_added_in_transit_go_on_top_and_the_rest_keep_their_places() {
         let section = b"From MAILER-DAEMON Fri Apr 06 16:46:09 2001\nReturn-Path: <a>\n\
-X-Api-Key: k\nReceived: by first\nFrom: a\nX-Other: o\nSubject: s\nList-Id: <l>\n\n";
+X-Api-Key: k\nReceived: by first; Fri, 6 Apr 2001 16:46:09 +0000\nFrom: a\nX-Other: o\nSubject: s\nList-Id: <l>\n\n";
         let s = split(section, PROTECT).unwrap();
         assert_eq!(
             text(&s.outer_fields),
-            "From MAILER-DAEMON Fri Apr 06 16:46:09 2001\nReturn-Path: <a>\nReceived: by first\n\
+            "From MAILER-DAEMON Fri Apr 06 16:46:09 2001\nReturn-Path: <a>\nReceived: by first; Fri, 6 Apr 2001 16:46:09 +0000\n\
 From: a\nSubject: [...]\nList-Id: <l>\n"
         );
         let outer = [
@@ -1154,7 +1169,7 @@ From: a\nSubject: [...]\nList-Id: <l>\n"
         assert_eq!(
             text(&r.header_section),
             "From MAILER-DAEMON Fri Apr 06 16:46:09 2001\nReceived: by relay\nReturn-Path: <a>\n\
-X-Api-Key: k\nReceived: by first\nFrom: a\nX-Other: o\nSubject: s\nList-Id: <l>\n\n"
+X-Api-Key: k\nReceived: by first; Fri, 6 Apr 2001 16:46:09 +0000\nFrom: a\nX-Other: o\nSubject: s\nList-Id: <l>\n\n"
         );
     }
 
@@ -1202,18 +1217,18 @@ X-Api-Key: k\nReceived: by first\nFrom: a\nX-Other: o\nSubject: s\nList-Id: <l>\
 
     #[test]
     fn split_writes_exactly_these_fields() {
-        let section = b"Received: from x\n\tby y\nFrom: A <a@example.org>\nTo: b@example.org\n\
+        let section = b"Received: from x\n\tby y; Fri, 6 Apr 2001 16:46:09 +0000\nFrom: A <a@example.org>\nTo: b@example.org\n\
 Bcc: secret@example.org\nSubject: Quarterly\n numbers\nMIME-Version: 1.0\n\
 Content-Type: text/plain;\n charset=utf-8\nX-Mailer: m\n\n";
         let s = split(section, PROTECT).unwrap();
         assert_eq!(
             text(&s.outer_fields),
-            "Received: from x\n\tby y\nFrom: A <a@example.org>\nTo: b@example.org\n\
+            "Received: from x\n\tby y; Fri, 6 Apr 2001 16:46:09 +0000\nFrom: A <a@example.org>\nTo: b@example.org\n\
 Subject: [...]\n"
         );
         assert_eq!(
             text(&s.inner_header_section),
-            "HP-Outer: Received: from x\r\n\tby y\r\n\
+            "HP-Outer: Received: from x\r\n\tby y; Fri, 6 Apr 2001 16:46:09 +0000\r\n\
 From: A <a@example.org>\r\nHP-Outer: From: A <a@example.org>\r\n\
 To: b@example.org\r\nHP-Outer: To: b@example.org\r\n\
 Subject: Quarterly\r\n numbers\r\nHP-Outer: Subject: [...]\r\n\

@@ -108,6 +108,19 @@ Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=\"smime.p7
 Content-Transfer-Encoding: base64\n\
 Content-Disposition: attachment; filename=\"smime.p7m\"";
 
+/// Each (name, input, secrets) is sealed whole: nothing but the S/MIME part outside, no secret
+/// anywhere, the same bytes back.
+fn assert_sealed_whole(cases: &[(&str, &[u8], &[&str])]) {
+    for &(name, input, secrets) in cases {
+        let smime = assert_sealed(name, input, secrets, input);
+        let (header, _) = header_and_body(&smime);
+        assert_eq!(
+            header, SMIME_ONLY,
+            "{name}: nothing but the S/MIME part outside"
+        );
+    }
+}
+
 #[test]
 fn text_that_is_not_a_message_is_sealed_whole_and_comes_back_exactly() {
     let cases: [(&str, &[u8], &[&str]); 9] = [
@@ -153,14 +166,78 @@ fn text_that_is_not_a_message_is_sealed_whole_and_comes_back_exactly() {
         ),
         ("empty", b"", &[]),
     ];
-    for (name, input, secrets) in cases {
-        let smime = assert_sealed(name, input, secrets, input);
-        let (header, _) = header_and_body(&smime);
-        assert_eq!(
-            header, SMIME_ONLY,
-            "{name}: nothing but the S/MIME part outside"
-        );
-    }
+    assert_sealed_whole(&cases);
+}
+
+/// A line that starts with a message field's name but holds prose, not an address, a date or an
+/// identifier, is text: a note such as `To: everyone - ...` is sealed whole, not left outside.
+#[test]
+fn prose_behind_a_message_field_name_is_text() {
+    let cases: [(&str, &[u8], &[&str]); 7] = [
+        (
+            "To with prose",
+            b"To: everyone - the wifi password is hunter2
+",
+            &["hunter2", "everyone"],
+        ),
+        (
+            "Date with prose",
+            b"Date: today, token s3cr3t
+Status: failed
+",
+            &["s3cr3t", "today"],
+        ),
+        (
+            "From with prose",
+            b"From: the build server, key=k3y-99
+",
+            &["k3y-99", "build server"],
+        ),
+        (
+            "Message-ID without brackets",
+            b"Message-ID: tok_551
+",
+            &["tok_551"],
+        ),
+        (
+            "Received without a date",
+            b"Received: from pw-7781
+",
+            &["pw-7781"],
+        ),
+        (
+            "Return-Path with prose",
+            b"Return-Path: ask bob, pin 4471
+",
+            &["4471"],
+        ),
+        (
+            "Reply-To with prose, then a body",
+            b"Reply-To: s3cr3t is the pw\n\nbody\n",
+            &["s3cr3t"],
+        ),
+    ];
+    assert_sealed_whole(&cases);
+}
+
+/// In a message, an allowed field that is malformed goes inside with the rest; the well-formed
+/// ones stay outside, and decrypt gives every field back.
+#[test]
+fn a_malformed_allowed_field_is_sealed_inside() {
+    let input = b"From: ci@example.org\n\
+To: ops@example.org, the pw is r0t4te\n\
+Date: soon, code 8812\n\
+List-Archive: the archive key is arc-k3y\n\
+\n\
+body\n";
+    let smime = assert_sealed(
+        "malformed To, Date and List-Archive",
+        input,
+        &["r0t4te", "8812", "arc-k3y"],
+        input,
+    );
+    let (header, _) = header_and_body(&smime);
+    assert_eq!(header, format!("From: ci@example.org\n{SMIME_ONLY}"));
 }
 
 #[test]
