@@ -616,21 +616,34 @@ fn unwrap_content_key(head: &ParsedHead, identities: &[Identity]) -> Result<Zero
     let mut blind_exhausted = false;
     if !matched {
         // Only RecipientInfos that could be for an identity are tried: for RSA, a wrapped key as
-        // long as its modulus. The rest need no private-key operation at all.
-        let mut pairs = head.recipients.iter().flat_map(|info| {
-            identities
-                .iter()
-                .filter(move |i| i.may_answer_unnamed(info))
-                .map(move |i| (i, info))
-        });
-        for (identity, info) in pairs.by_ref().take(MAX_BLIND_TRIES) {
-            match identity.unwrap_from(info, key_len) {
-                Ok(key) => return Ok(key),
-                Err(e) if e.kind() == crate::Kind::Io => return Err(e),
-                Err(e) => last_error = Some(e),
+        // long as its modulus, and each distinct wrapped key once per identity. The rest need no
+        // private-key operation at all.
+        let mut tried_blocks: Vec<(usize, &[u8])> = Vec::new();
+        let mut tries = 0;
+        'infos: for info in &head.recipients {
+            for (index, identity) in identities.iter().enumerate() {
+                if !identity.may_answer_unnamed(info) {
+                    continue;
+                }
+                if let cms::RecipientInfo::Ktri(ktri) = info {
+                    let block = ktri.enc_key.as_bytes();
+                    if tried_blocks.contains(&(index, block)) {
+                        continue;
+                    }
+                    tried_blocks.push((index, block));
+                }
+                if tries == MAX_BLIND_TRIES {
+                    blind_exhausted = true;
+                    break 'infos;
+                }
+                tries += 1;
+                match identity.unwrap_from(info, key_len) {
+                    Ok(key) => return Ok(key),
+                    Err(e) if e.kind() == crate::Kind::Io => return Err(e),
+                    Err(e) => last_error = Some(e),
+                }
             }
         }
-        blind_exhausted = pairs.next().is_some();
     }
     if let Some(e) = last_error.filter(|e| e.kind() != crate::Kind::NoPermission) {
         return Err(e);
