@@ -608,31 +608,7 @@ fn load_identity(path: &Path, passphrases: &mut Passphrases) -> Result<Vec<Ident
 /// recipients only by issuer and serial (PKCS#1 v1.5, which is never tried blind) cannot be
 /// matched to a bare key.
 fn candidate_certificates(key_path: &Path) -> Vec<x509_cert::Certificate> {
-    let mut files = Vec::new();
-    // The name cut at its first dot; `with_extension` would cut `alice@example.org` at its last.
-    let first_dot = key_path
-        .parent()
-        .zip(key_path.file_name())
-        .and_then(|(dir, name)| {
-            let name = name.to_string_lossy();
-            name.split_once('.').map(|(first, _)| dir.join(first))
-        });
-    for ext in ["crt", "cer", "pem"] {
-        let beside = [
-            Some(key_path.with_extension(ext)),
-            first_dot.as_ref().map(|stem| {
-                let mut name = stem.clone().into_os_string();
-                name.push(".");
-                name.push(ext);
-                PathBuf::from(name)
-            }),
-        ];
-        for candidate in beside.into_iter().flatten() {
-            if candidate != key_path && !files.contains(&candidate) {
-                files.push(candidate);
-            }
-        }
-    }
+    let mut files = keys::certificate_files_beside(key_path);
     if let Some(dir) = keys::default_keyring_dir() {
         for dir in [dir.join("pinned"), dir] {
             let Ok(entries) = std::fs::read_dir(&dir) else {

@@ -50,7 +50,7 @@ use rsa::traits::PublicKeyParts;
 use rsa::{PrivateKey, PublicKey};
 use sha1::Digest;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
@@ -780,6 +780,38 @@ impl PassphraseSource for FixedPassphrase {
 /// Read a `-i` file: PKCS#8 (plain or PBES2-encrypted) or PKCS#1, PEM or DER, optionally with the
 /// key's certificate (PEM) in the same file. The passphrase source is asked at most once per file,
 /// and only when the file holds an encrypted key.
+/// The files beside the key file `key_path` that may hold its certificate, in the order to try
+/// them: `STEM.crt`, `.cer`, `.pem` (what keygen writes beside `STEM.key`), with STEM the name
+/// without its last extension, then the name cut at its first dot (`alice.key.pem` is
+/// `alice.crt`'s key). Existing or not; never `key_path` itself.
+pub fn certificate_files_beside(key_path: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let first_dot = key_path
+        .parent()
+        .zip(key_path.file_name())
+        .and_then(|(dir, name)| {
+            let name = name.to_string_lossy();
+            name.split_once('.').map(|(first, _)| dir.join(first))
+        });
+    for ext in ["crt", "cer", "pem"] {
+        let beside = [
+            Some(key_path.with_extension(ext)),
+            first_dot.as_ref().map(|stem| {
+                let mut name = stem.clone().into_os_string();
+                name.push(".");
+                name.push(ext);
+                PathBuf::from(name)
+            }),
+        ];
+        for candidate in beside.into_iter().flatten() {
+            if candidate != key_path && !files.contains(&candidate) {
+                files.push(candidate);
+            }
+        }
+    }
+    files
+}
+
 pub fn load_identity_file(
     path: &Path,
     passphrase: &mut dyn PassphraseSource,

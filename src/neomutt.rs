@@ -170,11 +170,11 @@ fn read_file(path: &Path) -> Result<InputFile> {
     })
 }
 
-/// The certificates in `STEM.crt`, `STEM.cer` or `STEM.pem` beside the key file `STEM.EXT`.
+/// The certificates in the first certificate file beside the key file
+/// ([`crate::keys::certificate_files_beside`]: `STEM.crt`, what keygen writes).
 fn sibling_certificates(key_path: &Path) -> Vec<Certificate> {
-    for ext in ["crt", "cer", "pem"] {
-        let candidate = key_path.with_extension(ext);
-        if candidate == key_path || !candidate.is_file() {
+    for candidate in crate::keys::certificate_files_beside(key_path) {
+        if !candidate.is_file() {
             continue;
         }
         if let Ok(file) = read_file(&candidate)
