@@ -188,6 +188,19 @@ fn an_unsupported_private_key_algorithm_is_named() {
 
 /// An EC P-256 key and an S/MIME certificate for it (keyAgreement, emailProtection), by openssl.
 fn openssl_ec_identity(d: &Path) {
+    openssl_ec_certificate(
+        d,
+        "/CN=bob/emailAddress=bob@example.org",
+        &[
+            "basicConstraints=CA:FALSE",
+            "keyUsage=keyAgreement",
+            "extendedKeyUsage=emailProtection",
+        ],
+    );
+}
+
+/// `ec.key` and a self-signed `ec.crt` for it with `subject` and `extensions`, by openssl.
+fn openssl_ec_certificate(d: &Path, subject: &str, extensions: &[&str]) {
     let mut cmd = openssl();
     cmd.current_dir(d).args([
         "req",
@@ -204,14 +217,11 @@ fn openssl_ec_identity(d: &Path) {
         "-days",
         "2",
         "-subj",
-        "/CN=bob/emailAddress=bob@example.org",
-        "-addext",
-        "basicConstraints=CA:FALSE",
-        "-addext",
-        "keyUsage=keyAgreement",
-        "-addext",
-        "extendedKeyUsage=emailProtection",
+        subject,
     ]);
+    for extension in extensions {
+        cmd.args(["-addext", extension]);
+    }
     let out = run(cmd, b"");
     assert!(
         out.status.success(),
@@ -312,27 +322,7 @@ fn an_ec_certificate_without_key_agreement_is_refused() {
     }
     let dir = tempdir();
     let d = dir.path();
-    let mut cmd = openssl();
-    cmd.current_dir(d).args([
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "ec.key",
-        "-out",
-        "ec.crt",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=bob",
-        "-addext",
-        "keyUsage=digitalSignature",
-    ]);
-    assert!(run(cmd, b"").status.success());
+    openssl_ec_certificate(d, "/CN=bob", &["keyUsage=digitalSignature"]);
     let mut cmd = sealmail();
     cmd.current_dir(d)
         .args(["encrypt", "-r", "ec.crt", "-o", "sealed.eml"]);
