@@ -223,7 +223,7 @@ fn run_encrypt(request: EncryptRequest) -> Result<()> {
                 ))
                 .with_hint(format!(
                     "attach each file with its own --attach (--attach {} --attach {}); to send \
-                     a file as the body, give it before the first --attach",
+                     a file as the body, give it before the first --attach or after --",
                     attached.display(),
                     body.display()
                 )));

@@ -43,12 +43,15 @@ impl Cli {
         T: Into<std::ffi::OsString> + Clone,
     {
         use clap::{CommandFactory, FromArgMatches};
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        // `--attach FILE -- INPUT` says INPUT is meant as INPUT.
+        let separated = args.iter().any(|a| a == "--");
         let mut command = Cli::command();
         let mut matches = command.try_get_matches_from_mut(args)?;
         // Which --attach value (by position) INPUT directly follows; read before the matches
         // are consumed below.
         let follows = match matches.subcommand() {
-            Some(("encrypt", m)) => m
+            Some(("encrypt", m)) if !separated => m
                 .index_of("input")
                 .and_then(|input| m.indices_of("attach")?.position(|index| index + 1 == input)),
             _ => None,

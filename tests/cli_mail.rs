@@ -579,4 +579,18 @@ fn a_file_right_after_attach_is_refused_not_silently_made_the_body() {
     );
     let restored = decrypt_with(&key("alice.key"), &out.stdout);
     assert!(contains(&restored, b"from stdin\n"));
+    // `--attach FILE -- INPUT` separates them explicitly: INPUT is the body.
+    let mut cmd = sealmail();
+    cmd.args(base)
+        .args(["--attach", s(&log), "--"])
+        .arg(&summary);
+    let out = run(cmd, b"from stdin\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored = decrypt_with(&key("alice.key"), &out.stdout);
+    assert!(contains(&restored, b"summary\n") && !contains(&restored, b"from stdin"));
+    assert!(contains(&restored, b"filename=\"build.log\""));
 }
