@@ -15,10 +15,10 @@
 //! where a line is neither a field nor a continuation, which then starts the body). The input is a
 //! message only when that section parses and holds at least one well-formed field of RFC 5322 or
 //! the MIME RFCs ([`MESSAGE_FIELDS`]; `To: everyone - the password is ...` is not one). Anything
-//! else (`Note: the password is ...`, a log, a URL, binary) is
-//! sealed whole as the body of a text/plain (or application/octet-stream) entity marked
-//! `sealmail-input=raw` ([`raw_input_split`]), so that nothing given to encrypt is ever written in
-//! clear and decrypt gives back exactly the bytes that went in.
+//! else (`Note: the password is ...`, a log, a URL, binary) is sealed whole as the body of a
+//! text/plain (or application/octet-stream) entity marked `sealmail-input=raw`
+//! ([`raw_input_split`]), so that nothing given to encrypt is ever written in clear and decrypt
+//! gives back exactly the bytes that went in.
 //!
 //! What goes where in a message (SPEC §3, RFC 8551, RFC 9788):
 //!
