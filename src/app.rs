@@ -832,11 +832,7 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from(&email));
     let key_path = with_suffix(&prefix, "key");
     let cert_path = with_suffix(&prefix, "crt");
-    let p12_path = request.p12.then(|| with_suffix(&prefix, "p12"));
-    if request.p12 && request.passphrase.is_none() {
-        return Err(Error::usage("keygen --p12 needs a passphrase")
-            .with_hint("give it with --passphrase-file FILE or --passphrase-fd N: a PKCS#12 file is always protected by one"));
-    }
+    let p12_path = p12_path_of(&request, &prefix)?;
     for path in [Some(&key_path), Some(&cert_path), p12_path.as_ref()]
         .into_iter()
         .flatten()
@@ -876,7 +872,12 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
         return Err(e);
     }
     if let (Some(p12_path), Some(passphrase)) = (&p12_path, &passphrase) {
-        if let Err(e) = identity::write_keygen_p12(p12_path, &generated, passphrase) {
+        if let Err(e) = identity::write_keygen_p12(
+            p12_path,
+            &generated.key_pem,
+            &generated.cert_pem,
+            passphrase,
+        ) {
             let _ = std::fs::remove_file(&key_path);
             let _ = std::fs::remove_file(&cert_path);
             return Err(e);
@@ -901,21 +902,35 @@ fn run_keygen(request: KeygenRequest) -> Result<()> {
     Ok(())
 }
 
-/// `keygen --kind ...`: PREFIX.key (PKCS#8) and PREFIX.pub (SPKI), no certificate.
+/// `--p12`: PREFIX.p12, which needs a passphrase to protect it.
+fn p12_path_of(request: &KeygenRequest, prefix: &Path) -> Result<Option<PathBuf>> {
+    if !request.p12 {
+        return Ok(None);
+    }
+    if request.passphrase.is_none() {
+        return Err(Error::usage("keygen --p12 needs a passphrase")
+            .with_hint("give it with --passphrase-file FILE or --passphrase-fd N: a PKCS#12 file is always protected by one"));
+    }
+    Ok(Some(with_suffix(prefix, "p12")))
+}
+
+/// `keygen --kind ...`: PREFIX.key (PKCS#8) and PREFIX.pub (SPKI); with an issuer also
+/// PREFIX.crt, and with `--p12` PREFIX.p12 holding the key and that certificate.
 fn run_keygen_modern(kind: keys::ModernKind, request: &KeygenRequest) -> Result<()> {
     if request.issuer.is_some() && request.email.is_none() {
         return Err(Error::usage(
             "keygen --issuer-key needs --email ADDR: the certificate is for an address",
         ));
     }
-    if request.p12 {
-        // A mail client imports a PKCS#12 file for its certificate, and these keys have none.
+    if request.p12 && request.issuer.is_none() {
+        // A mail client imports a PKCS#12 file for its certificate, and a --kind key has one
+        // only when an issuer makes it.
         return Err(Error::usage(format!(
-            "keygen --p12 writes an RSA key with its certificate; {} keys have no certificate of their own",
+            "keygen --p12 needs a certificate, and a {} key gets one only from --issuer-key",
             kind.name()
         ))
         .with_hint(
-            "leave out --kind for a key a mail client can import, or leave out --p12 (sealmail export can pack a key and its certificate later)",
+            "give --issuer-key and --issuer-cert, leave out --kind for an RSA key with its own certificate, or leave out --p12 (sealmail export can pack a key and its certificate later)",
         ));
     }
     let Some(prefix) = request
@@ -931,10 +946,12 @@ fn run_keygen_modern(kind: keys::ModernKind, request: &KeygenRequest) -> Result<
     let key_path = with_suffix(&prefix, "key");
     let pub_path = with_suffix(&prefix, "pub");
     let cert_path = with_suffix(&prefix, "crt");
+    let p12_path = p12_path_of(request, &prefix)?;
     let mut paths = vec![&key_path, &pub_path];
     if request.issuer.is_some() {
         paths.push(&cert_path);
     }
+    paths.extend(p12_path.as_ref());
     for path in paths {
         if path.exists() {
             return Err(
@@ -969,6 +986,21 @@ fn run_keygen_modern(kind: keys::ModernKind, request: &KeygenRequest) -> Result<
             return Err(e);
         }
         written.push(path);
+    }
+    if let (Some(p12_path), Some(cert_pem), Some(passphrase)) = (&p12_path, &cert_pem, &passphrase)
+    {
+        if let Err(e) =
+            identity::write_keygen_p12(p12_path, &generated.key_pem, cert_pem, passphrase)
+        {
+            for path in written {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e);
+        }
+        eprintln!(
+            "sealmail: wrote {} (PKCS#12 for mail clients)",
+            p12_path.display()
+        );
     }
     match &issuer {
         Some(issuer) => eprintln!(

@@ -458,7 +458,8 @@ pub struct KeygenArgs {
     #[arg(long, value_name = "FILE", requires = "issuer_key")]
     pub issuer_passphrase_file: Option<PathBuf>,
 
-    /// Also write PREFIX.p12 (PKCS#12 for mail clients, protected by the key's passphrase)
+    /// Also write PREFIX.p12 (PKCS#12 for mail clients, protected by the key's passphrase);
+    /// with --kind, only together with --issuer-key, which gives the key its certificate
     #[arg(long)]
     pub p12: bool,
 }

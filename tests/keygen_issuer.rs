@@ -195,6 +195,57 @@ fn openssl_encrypts_to_an_issued_p256_certificate() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("the build is green"));
 }
 
+/// `--kind p256 --p12` with an issuer: PREFIX.p12 holds the key and its issued certificate,
+/// openssl reads it with the passphrase, and it decrypts what openssl encrypted to the
+/// certificate, as the PEM key does.
+#[test]
+fn an_issued_p256_key_is_also_written_as_pkcs12() {
+    let dir = tempdir();
+    let (ca_key, ca) = ec_ca(dir.path());
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "issued p12 passphrase\n").unwrap();
+    let prefix = dir.path().join("bob");
+    let out = keygen(
+        &[
+            "--kind",
+            "p256",
+            "--email",
+            "bob@example.org",
+            "--p12",
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+        ],
+        (&ca_key, &ca),
+        &prefix,
+    );
+    assert_ok(&out, "keygen --p12");
+    let p12 = prefix.with_extension("p12");
+    let mut cmd = openssl();
+    cmd.args(["pkcs12", "-nokeys", "-passin"])
+        .arg(format!("file:{}", pass.display()))
+        .arg("-in")
+        .arg(&p12);
+    let certs = run(cmd, b"");
+    assert_ok(&certs, "openssl pkcs12");
+    assert!(
+        String::from_utf8_lossy(&certs.stdout).contains("bob@example.org"),
+        "the issued certificate is in the file"
+    );
+    let mut cmd = openssl();
+    cmd.args(["cms", "-encrypt", "-aes-256-cbc", "-outform", "DER"])
+        .arg(prefix.with_extension("crt"));
+    let sealed = run(cmd, MESSAGE);
+    assert_ok(&sealed, "openssl cms -encrypt");
+    let mut cmd = sealmail();
+    cmd.args(["decrypt", "--inform", "der", "--passphrase-file"])
+        .arg(&pass)
+        .arg("-i")
+        .arg(&p12);
+    let out = run(cmd, &sealed.stdout);
+    assert_ok(&out, "decrypt -i bob.p12");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the build is green"));
+}
+
 /// An RSA key can be issued too, by an EC CA: the chain checks with openssl's S/MIME purpose.
 #[test]
 fn an_rsa_key_issued_by_an_ec_ca_is_valid_for_smime() {

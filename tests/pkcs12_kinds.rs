@@ -1,7 +1,8 @@
 //! PKCS#12 files with keys other than RSA: the key in the file goes through the same PKCS#8
 //! reader as a PEM key, so a P-256 or X25519 key that openssl put in a `.p12` decrypts, and
 //! `export` writes such a key for openssl to read back. Also: `sign -i FILE.p12` signs with the
-//! certificate inside the file, and `keygen --kind --p12` is refused (no certificate to put in).
+//! certificate inside the file, and `keygen --kind --p12` without an issuer is refused (no
+//! certificate to put in; tests/keygen_issuer.rs has it with one).
 //!
 //! The keys and certificates are made here with openssl, so these tests skip (saying why) only
 //! when openssl is absent.
@@ -283,6 +284,6 @@ fn keygen_p12_for_a_key_without_certificate_is_a_usage_error() {
         .arg(&prefix)
         .output()
         .unwrap();
-    assert_fails(&out, 64, "no certificate");
+    assert_fails(&out, 64, "--p12 needs a certificate");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }

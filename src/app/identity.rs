@@ -184,19 +184,17 @@ use std::io::Write as _;
 /// `keygen --p12`: PREFIX.p12 beside the new key and certificate, under the key's passphrase.
 pub(super) fn write_keygen_p12(
     path: &Path,
-    generated: &keys::GeneratedKey,
+    key_pem: &str,
+    cert_pem: &str,
     passphrase: &Zeroizing<String>,
 ) -> Result<()> {
     let mut fixed = keys::FixedPassphrase(passphrase.clone());
-    let KeyMaterial { mut keys, .. } = keys::key_material_from_bytes(
-        generated.key_pem.as_bytes(),
-        &path.display().to_string(),
-        &mut fixed,
-    )?;
+    let KeyMaterial { mut keys, .. } =
+        keys::key_material_from_bytes(key_pem.as_bytes(), &path.display().to_string(), &mut fixed)?;
     let key = keys
         .pop()
         .ok_or_else(|| Error::io("the new key cannot be read back"))?;
-    let cert = Certificate::load_pem_chain(generated.cert_pem.as_bytes())
+    let cert = Certificate::load_pem_chain(cert_pem.as_bytes())
         .ok()
         .and_then(|mut c| c.pop())
         .ok_or_else(|| Error::io("the new certificate cannot be read back"))?;
