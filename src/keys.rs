@@ -963,11 +963,21 @@ fn key_from_pkcs8(der: &[u8], source: &str) -> Result<IdentityKey> {
             .map_err(refuse);
     }
     if oid != parse::RSA_ENCRYPTION {
-        return Err(refuse(format!(
-            "not a private key sealmail decrypts with (algorithm {oid})"
-        ))
-        .with_hint(
-            "sealmail decrypts with RSA, P-256/P-384, X25519 and ML-KEM-512/768/1024 keys",
+        // Named for the keys people have at hand (RFC 8410 and DSA); others by number.
+        let known = match oid.to_string().as_str() {
+            "1.3.101.110" => Some("X25519"),
+            "1.3.101.111" => Some("X448"),
+            "1.3.101.112" => Some("Ed25519"),
+            "1.3.101.113" => Some("Ed448"),
+            "1.2.840.10040.4.1" => Some("DSA"),
+            _ => None,
+        };
+        let what = match known {
+            Some(name) => format!("an {name} key"),
+            None => format!("a key of algorithm {oid}"),
+        };
+        return Err(refuse(format!("{what}, which sealmail does not use")).with_hint(
+            "sealmail decrypts with RSA, P-256/P-384, X25519 and ML-KEM keys, and signs and issues certificates with RSA and P-256/P-384",
         ));
     }
     PrivateKey::from_pkcs8_der(der)

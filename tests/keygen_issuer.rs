@@ -288,8 +288,14 @@ fn bad_issuers_are_refused_and_nothing_is_written() {
     );
     assert_ok(&out, "");
 
+    let ed = dir.path().join("ed.key");
+    let mut cmd = openssl();
+    cmd.args(["genpkey", "-algorithm", "ed25519", "-out"])
+        .arg(&ed);
+    assert_ok(&run(cmd, b""), "openssl genpkey ed25519");
+
     let new = dir.path().join("new");
-    let cases: [Refusal<'_>; 4] = [
+    let cases: [Refusal<'_>; 6] = [
         // The key is not the certificate's.
         (
             &["--kind", "x25519", "--email", "n@example.org"],
@@ -303,6 +309,20 @@ fn bad_issuers_are_refused_and_nothing_is_written() {
             (&x.with_extension("key"), &x.with_extension("crt")),
             78,
             "cannot sign certificates",
+        ),
+        // ... whatever certificate comes with it: that it cannot sign is what is said.
+        (
+            &["--email", "n@example.org", "--bits", "2048"],
+            (&x.with_extension("key"), &rsa_ca),
+            78,
+            "(X25519) cannot sign certificates",
+        ),
+        // Ed25519 is a key sealmail does not use, named as such.
+        (
+            &["--kind", "p256", "--email", "n@example.org"],
+            (&ed, &rsa_ca),
+            78,
+            "an Ed25519 key, which sealmail does not use",
         ),
         // A certificate is for an address.
         (&["--kind", "x25519"], (&rsa_key, &rsa_ca), 64, "--email"),

@@ -373,6 +373,12 @@ pub fn issued_certificate(request: &CertificateRequest<'_>, now: SystemTime) -> 
         return Err(Error::usage("--days must be at least 1"));
     }
 
+    if matches!(
+        request.issuer_key.key,
+        IdentityKey::X25519(_) | IdentityKey::MlKem(_)
+    ) {
+        return Err(cannot_issue(request));
+    }
     let issuer_tbs = request.issuer_cert.tbs_certificate();
     let issuer_key_bits = RecipientKey::from_spki(issuer_tbs.subject_public_key_info())
         .ok()
@@ -428,17 +434,20 @@ pub fn issued_certificate(request: &CertificateRequest<'_>, now: SystemTime) -> 
             let signer = p384::ecdsa::SigningKey::from(k);
             builder.build::<_, p384::ecdsa::DerSignature>(&signer)
         }
-        IdentityKey::X25519(_) | IdentityKey::MlKem(_) => {
-            return Err(Error::config(format!(
-                "the issuer key in {} ({}) cannot sign certificates",
-                request.issuer_key.source,
-                request.issuer_key.kind()
-            ))
-            .with_hint("give an RSA or EC (P-256, P-384) issuer key"));
-        }
+        IdentityKey::X25519(_) | IdentityKey::MlKem(_) => return Err(cannot_issue(request)),
     }
     .map_err(|e| fail(&e))?;
     cert.to_pem(LineEnding::LF).map_err(|e| fail(&e))
+}
+
+/// An issuer key of a kind that cannot sign (key agreement, KEM): 78.
+fn cannot_issue(request: &CertificateRequest<'_>) -> Error {
+    Error::config(format!(
+        "the issuer key in {} ({}) cannot sign certificates",
+        request.issuer_key.source,
+        request.issuer_key.kind()
+    ))
+    .with_hint("give an RSA or EC (P-256, P-384) issuer key")
 }
 
 /// An extension with the criticality we choose (RFC 5280 §4.2: keyUsage SHOULD be critical;
