@@ -198,6 +198,31 @@ fn keygen_certificates_get_chacha20_poly1305_and_oaep() {
     assert!(String::from_utf8_lossy(&text.stdout).contains("S/MIME Capabilities"));
 }
 
+/// The README's first command: the committed keygen fixture (fixtures/keygen/dana.crt) gets
+/// ChaCha20-Poly1305 with OAEP, and its key gives the message back without a warning.
+#[test]
+fn the_readme_first_command_writes_chacha20_for_the_keygen_fixture() {
+    let cert = fixture("keygen/dana.crt");
+    let message = std::fs::read(fixture("interop/plain.eml")).unwrap();
+    let out = encrypt(&["-r", cert.to_str().unwrap()], &message);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(inspect(&out.stdout).contains("cipher: chacha20-poly1305"));
+    let mut cmd = sealmail();
+    cmd.args(["decrypt", "-i"]).arg(fixture("keygen/dana.key"));
+    let back = run(cmd, &out.stdout);
+    assert!(back.status.success());
+    assert_eq!(back.stdout, message);
+    assert!(
+        back.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&back.stderr)
+    );
+}
+
 /// The keyring's ADDRESS.caps decides for that address; a bad token is a configuration error.
 #[test]
 fn the_keyring_caps_file_sets_what_an_address_gets() {
