@@ -777,9 +777,6 @@ impl PassphraseSource for FixedPassphrase {
     }
 }
 
-/// Read a `-i` file: PKCS#8 (plain or PBES2-encrypted) or PKCS#1, PEM or DER, optionally with the
-/// key's certificate (PEM) in the same file. The passphrase source is asked at most once per file,
-/// and only when the file holds an encrypted key.
 /// The files beside the key file `key_path` that may hold its certificate, in the order to try
 /// them: `STEM.crt`, `.cer`, `.pem` (what keygen writes beside `STEM.key`), with STEM the name
 /// without its last extension, then the name cut at its first dot (`alice.key.pem` is
@@ -812,6 +809,9 @@ pub fn certificate_files_beside(key_path: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Read a `-i` file: PKCS#8 (plain or PBES2-encrypted) or PKCS#1, PEM or DER, optionally with the
+/// key's certificate (PEM) in the same file. The passphrase source is asked at most once per file,
+/// and only when the file holds an encrypted key.
 pub fn load_identity_file(
     path: &Path,
     passphrase: &mut dyn PassphraseSource,
@@ -964,17 +964,12 @@ fn key_from_pkcs8(der: &[u8], source: &str) -> Result<IdentityKey> {
     }
     if oid != parse::RSA_ENCRYPTION {
         // Named for the keys people have at hand (RFC 8410 and DSA); others by number.
-        let known = match oid.to_string().as_str() {
-            "1.3.101.110" => Some("X25519"),
-            "1.3.101.111" => Some("X448"),
-            "1.3.101.112" => Some("Ed25519"),
-            "1.3.101.113" => Some("Ed448"),
-            "1.2.840.10040.4.1" => Some("DSA"),
-            _ => None,
-        };
-        let what = match known {
-            Some(name) => format!("an {name} key"),
-            None => format!("a key of algorithm {oid}"),
+        let what = match oid.to_string().as_str() {
+            "1.3.101.111" => "an X448 key".to_string(),
+            "1.3.101.112" => "an Ed25519 key".to_string(),
+            "1.3.101.113" => "an Ed448 key".to_string(),
+            "1.2.840.10040.4.1" => "a DSA key".to_string(),
+            _ => format!("a key of algorithm {oid}"),
         };
         return Err(refuse(format!("{what}, which sealmail does not use")).with_hint(
             "sealmail decrypts with RSA, P-256/P-384, X25519 and ML-KEM keys, and signs and issues certificates with RSA and P-256/P-384",
