@@ -582,14 +582,11 @@ fn load_identity(path: &Path, passphrases: &mut Passphrases) -> Result<Vec<Ident
     if path.as_os_str() == "-" {
         // Allocated once at the limit: a growing buffer would leave copies of the key behind
         // in freed memory that nothing wipes.
-        const LIMIT: usize = 1 << 20;
-        let mut bytes = Zeroizing::new(Vec::with_capacity(LIMIT));
-        std::io::stdin()
-            .lock()
-            .take(LIMIT as u64)
-            .read_to_end(&mut bytes)
+        let mut buffer = sio::WipedPrefix::zeroed(1 << 20);
+        let bytes = buffer
+            .fill_from(&mut std::io::stdin().lock())
             .map_err(|e| Error::from(e).context("reading the identity from stdin"))?;
-        return keys::identities_from_bytes(&bytes, "stdin", passphrases);
+        return keys::identities_from_bytes(bytes, "stdin", passphrases);
     }
     let mut identities = keys::load_identity_file(path, passphrases)?;
     for cert in candidate_certificates(path) {

@@ -14,6 +14,7 @@ use crate::cbc::CbcDecryptor;
 use crate::cms::{self, ContentEncryption, EnvelopeReader, ParsedHead};
 use crate::entity::Decanonicalizer;
 use crate::error::{Error, Result};
+use crate::io::WipedPrefix;
 use crate::keys::Identity;
 use crate::keys::trust::{TrustSources, TrustStore};
 use crate::message::{self, BodyForm, LineEnding};
@@ -742,62 +743,6 @@ fn restore(
     Ok(())
 }
 
-/// A plaintext buffer allocated once at its size and wiped when dropped as far as anything was
-/// ever written to it. `Zeroizing<Vec>` wipes the whole allocation, which writes (and so maps)
-/// every page of it: for the 1 MiB header buffer and the 256 KiB chunk of `restore`, ~320 page
-/// faults, a tenth of a 4 KiB message's decrypt. Fresh zeroed pages cost nothing until used.
-struct WipedPrefix {
-    buf: Vec<u8>,
-    /// How far `buf` was ever written.
-    high: usize,
-}
-
-impl WipedPrefix {
-    fn zeroed(len: usize) -> Self {
-        WipedPrefix {
-            buf: vec![0u8; len],
-            high: 0,
-        }
-    }
-
-    /// One read into the buffer; the bytes read are `buf[..n]`.
-    fn read_from(&mut self, input: &mut impl Read) -> std::io::Result<usize> {
-        let n = loop {
-            match input.read(&mut self.buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                other => break other?,
-            }
-        };
-        self.high = self.high.max(n);
-        Ok(n)
-    }
-
-    /// Fill the buffer from `input` as far as it goes (to its end or the input's): the bytes read.
-    fn fill_from(&mut self, input: &mut impl Read) -> std::io::Result<&[u8]> {
-        let mut filled = 0;
-        while let Some(rest) = self.buf.get_mut(filled..).filter(|r| !r.is_empty()) {
-            match input.read(rest) {
-                Ok(0) => break,
-                Ok(n) => {
-                    filled += n;
-                    self.high = self.high.max(filled);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(self.buf.get(..filled).unwrap_or_default())
-    }
-}
-
-impl Drop for WipedPrefix {
-    fn drop(&mut self) {
-        if let Some(written) = self.buf.get_mut(..self.high) {
-            zeroize::Zeroize::zeroize(written);
-        }
-    }
-}
-
 /// The body on its way out: CRLF -> LF for LF output of text, untouched otherwise.
 struct BodyWriter {
     form: BodyForm,
@@ -1021,56 +966,5 @@ impl std::fmt::Display for Inspection {
             )?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::WipedPrefix;
-    use std::io::{self, Read};
-
-    /// Gives `data` a byte at a time, interrupted before each byte.
-    struct Trickle<'a> {
-        data: &'a [u8],
-        interrupt: bool,
-    }
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            self.interrupt = !self.interrupt;
-            if self.interrupt {
-                return Err(io::ErrorKind::Interrupted.into());
-            }
-            let Some((&first, rest)) = self.data.split_first() else {
-                return Ok(0);
-            };
-            match buf.first_mut() {
-                Some(b) => *b = first,
-                None => return Ok(0),
-            }
-            self.data = rest;
-            Ok(1)
-        }
-    }
-
-    #[test]
-    fn a_wiped_prefix_fills_through_short_and_interrupted_reads_and_knows_how_far_it_was_written() {
-        let mut head = WipedPrefix::zeroed(8);
-        let mut input = Trickle {
-            data: b"0123456789",
-            interrupt: false,
-        };
-        assert_eq!(head.fill_from(&mut input).unwrap(), b"01234567");
-        assert_eq!(head.high, 8);
-        let mut chunk = WipedPrefix::zeroed(4);
-        assert_eq!(chunk.read_from(&mut input).unwrap(), 1);
-        assert_eq!(&chunk.buf[..1], b"8");
-        assert_eq!(chunk.read_from(&mut input).unwrap(), 1);
-        assert_eq!(chunk.read_from(&mut input).unwrap(), 0);
-        assert_eq!(chunk.high, 1);
-
-        let mut short = WipedPrefix::zeroed(16);
-        assert_eq!(short.fill_from(&mut &b"abc"[..]).unwrap(), b"abc");
-        assert_eq!(short.high, 3);
     }
 }
