@@ -210,6 +210,15 @@ impl CbcEncryptor {
         })
     }
 
+    /// Start the next piece of plaintext in `piece` (emptied first) with the bytes of the last
+    /// incomplete block, so that [`CbcEncryptor::update`] need not move the piece to put them in
+    /// front.
+    pub fn carry_into(&mut self, piece: &mut Vec<u8>) {
+        piece.clear();
+        piece.extend_from_slice(&self.pending);
+        zeroize::Zeroize::zeroize(&mut *self.pending);
+    }
+
     /// Encrypt `data` in place as far as whole blocks go: afterwards `data` is ciphertext (the
     /// bytes of an incomplete last block are kept for the next call).
     pub fn update(&mut self, data: &mut Vec<u8>) {
@@ -304,6 +313,38 @@ mod tests {
         enc.update(&mut ct);
         ct.extend(enc.finish());
         assert_eq!(ct, one_shot);
+    }
+
+    /// Pieces started with [`CbcEncryptor::carry_into`] (encrypt's way) give the one-shot
+    /// ciphertext too, whatever the piece sizes.
+    #[test]
+    fn carried_pieces_match_the_one_shot_encryption() {
+        use cbc::cipher::block_padding::Pkcs7;
+        let plain: Vec<u8> = (0..1000u32).map(|i| (i * 7 + 3) as u8).collect();
+        let mut buf = vec![0u8; plain.len() + 16];
+        buf[..plain.len()].copy_from_slice(&plain);
+        let one_shot = cbc::Encryptor::<aes::Aes128>::new_from_slices(&[5u8; 16], &[6u8; 16])
+            .unwrap()
+            .encrypt_padded::<Pkcs7>(&mut buf, plain.len())
+            .unwrap()
+            .to_vec();
+        for sizes in [&[1usize, 15, 16, 17][..], &[33, 100, 7], &[999, 1]] {
+            let mut enc = CbcEncryptor::new(CbcCipher::Aes128, &[5u8; 16], &[6u8; 16]).unwrap();
+            let (mut rest, mut ct, mut piece) = (&plain[..], Vec::new(), Vec::new());
+            for &size in sizes.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (now, later) = rest.split_at(size.min(rest.len()));
+                enc.carry_into(&mut piece);
+                piece.extend_from_slice(now);
+                enc.update(&mut piece);
+                ct.extend_from_slice(&piece);
+                rest = later;
+            }
+            ct.extend(enc.finish());
+            assert_eq!(ct, one_shot, "{sizes:?}");
+        }
     }
 
     #[test]

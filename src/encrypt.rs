@@ -213,11 +213,16 @@ fn encrypt_cbc(
     if more {
         let mut raw = Vec::new();
         loop {
+            // Each piece starts with the bytes of the last one's incomplete block, so that
+            // encryption works on whole blocks in place without moving the piece.
             let eof = match body.form {
-                BodyForm::Binary => fill(&mut *source.reader, &mut piece)?,
+                BodyForm::Binary => {
+                    encryptor.carry_into(&mut piece);
+                    fill_after(&mut *source.reader, &mut piece)?
+                }
                 BodyForm::Text => {
                     let eof = fill(&mut *source.reader, &mut raw)?;
-                    piece.clear();
+                    encryptor.carry_into(&mut piece);
                     body.push(&raw, &mut piece);
                     eof
                 }
@@ -445,8 +450,15 @@ fn pipeline_broken() -> Error {
 /// copied through that buffer). `buf` keeps its length from one piece to the next, so that it
 /// is zeroed once, not for every piece.
 fn fill(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> Result<bool> {
-    buf.resize(CHUNK, 0);
-    let mut len = 0;
+    buf.clear();
+    fill_after(reader, buf)
+}
+
+/// [`fill`], after the bytes `buf` holds already: up to CHUNK more.
+fn fill_after(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> Result<bool> {
+    let start = buf.len();
+    buf.resize(start + CHUNK, 0);
+    let mut len = start;
     while let Some(rest) = buf.get_mut(len..).filter(|r| !r.is_empty()) {
         match reader.read(rest) {
             Ok(0) => break,
@@ -465,7 +477,7 @@ fn fill(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> Result<bool> {
         }
     }
     buf.truncate(len);
-    Ok(len < CHUNK)
+    Ok(len - start < CHUNK)
 }
 
 /// Read the body on to `READ_AHEAD` bytes (or to its end); true when `ahead` holds all of it.
