@@ -558,39 +558,23 @@ fn a_file_right_after_attach_is_refused_not_silently_made_the_body() {
         let out = run(cmd, b"from stdin\n");
         assert_fails(&out, 64, &format!("'{}' follows --attach", s(&summary)));
     }
-    // The body file given before --attach, and `-` after it, are what they say.
-    let mut cmd = sealmail();
-    cmd.args(base).arg(&summary).args(["--attach", s(&log)]);
-    let out = run(cmd, b"from stdin\n");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let restored = decrypt_with(&key("alice.key"), &out.stdout);
+    // The body file given before --attach, `-` after it, and INPUT after `--` are what they say.
+    let sealed_and_opened = |args: &[&str]| {
+        let mut cmd = sealmail();
+        cmd.args(base).args(args);
+        let out = run(cmd, b"from stdin\n");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        decrypt_with(&key("alice.key"), &out.stdout)
+    };
+    let restored = sealed_and_opened(&[s(&summary), "--attach", s(&log)]);
     assert!(contains(&restored, b"summary\n") && !contains(&restored, b"from stdin"));
-    let mut cmd = sealmail();
-    cmd.args(base).args(["--attach", s(&log), "-"]);
-    let out = run(cmd, b"from stdin\n");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let restored = decrypt_with(&key("alice.key"), &out.stdout);
+    let restored = sealed_and_opened(&["--attach", s(&log), "-"]);
     assert!(contains(&restored, b"from stdin\n"));
-    // `--attach FILE -- INPUT` separates them explicitly: INPUT is the body.
-    let mut cmd = sealmail();
-    cmd.args(base)
-        .args(["--attach", s(&log), "--"])
-        .arg(&summary);
-    let out = run(cmd, b"from stdin\n");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let restored = decrypt_with(&key("alice.key"), &out.stdout);
+    let restored = sealed_and_opened(&["--attach", s(&log), "--", s(&summary)]);
     assert!(contains(&restored, b"summary\n") && !contains(&restored, b"from stdin"));
     assert!(contains(&restored, b"filename=\"build.log\""));
 }
