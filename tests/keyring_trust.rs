@@ -16,18 +16,6 @@ use std::process::{Command, Output};
 
 const MESSAGE: &str = "messages/lf/plain.eml";
 
-fn has_openssl() -> bool {
-    let found = openssl().arg("version").output().is_ok();
-    if !found {
-        eprintln!("skipping: openssl is not installed");
-    }
-    assert!(
-        found || std::env::var_os("SEALMAIL_REQUIRE_PEERS").is_none(),
-        "openssl is required (SEALMAIL_REQUIRE_PEERS is set)"
-    );
-    found
-}
-
 fn ok(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap();
     assert!(
@@ -249,7 +237,7 @@ fn impostor() -> Impostor {
 
 #[test]
 fn with_ca_the_genuine_certificate_wins_over_a_newer_impostor() {
-    if !has_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let case = impostor();
@@ -325,7 +313,7 @@ fn with_ca_the_genuine_certificate_wins_over_a_newer_impostor() {
 
 #[test]
 fn without_an_anchor_two_keys_for_one_address_are_78_listing_both() {
-    if !has_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let case = impostor();
@@ -356,7 +344,7 @@ fn without_an_anchor_two_keys_for_one_address_are_78_listing_both() {
 
 #[test]
 fn a_pinned_certificate_wins_over_a_newer_unpinned_one() {
-    if !has_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let shop = Workshop::new();
@@ -401,7 +389,7 @@ fn a_pinned_certificate_wins_over_a_newer_unpinned_one() {
 
 #[test]
 fn one_untrusted_key_is_used_with_a_warning_naming_the_certificate() {
-    if !has_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let shop = Workshop::new();
@@ -445,7 +433,7 @@ fn one_untrusted_key_is_used_with_a_warning_naming_the_certificate() {
 /// is the one encrypt would choose: a message sealed to the impostor says so.
 #[test]
 fn inspect_says_whether_each_recipient_is_the_keyrings_choice() {
-    if !has_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let case = impostor();
@@ -529,7 +517,7 @@ fn inspect_says_whether_each_recipient_is_the_keyrings_choice() {
 
 #[test]
 fn a_missing_ca_file_is_66_and_writes_nothing() {
-    if !has_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let case = impostor();

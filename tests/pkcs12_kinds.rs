@@ -16,18 +16,6 @@ use std::process::Command;
 const PASS: &str = "correct horse battery staple";
 const MESSAGE: &str = "messages/lf/plain.eml";
 
-fn has_openssl() -> bool {
-    let found = openssl().arg("version").output().is_ok();
-    if !found {
-        eprintln!("skipping: openssl is not installed");
-    }
-    assert!(
-        found || std::env::var_os("SEALMAIL_REQUIRE_PEERS").is_none(),
-        "openssl is required (SEALMAIL_REQUIRE_PEERS is set)"
-    );
-    found
-}
-
 fn ok(cmd: &mut Command) -> Vec<u8> {
     let out = cmd.output().unwrap();
     assert!(
@@ -142,7 +130,7 @@ fn decrypts_alike(dir: &Path, cert: &Path, key: &Path, p12: &Path) {
 
 #[test]
 fn a_p256_key_in_an_openssl_p12_decrypts() {
-    if !has_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let dir = tempdir();
@@ -152,7 +140,7 @@ fn a_p256_key_in_an_openssl_p12_decrypts() {
 
 #[test]
 fn an_x25519_key_in_an_openssl_p12_decrypts() {
-    if !has_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let dir = tempdir();
@@ -165,7 +153,7 @@ fn an_x25519_key_in_an_openssl_p12_decrypts() {
 #[test]
 fn an_imported_x25519_p12_decrypts_without_i() {
     use std::os::unix::fs::PermissionsExt;
-    if !has_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let dir = tempdir();
@@ -205,7 +193,7 @@ fn an_imported_x25519_p12_decrypts_without_i() {
 /// sealmail decrypts with it.
 #[test]
 fn an_exported_p256_key_is_the_same_key_for_openssl_and_decrypts() {
-    if !has_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let dir = tempdir();
@@ -260,7 +248,7 @@ fn sign_takes_the_certificate_and_chain_from_the_p12() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("alice@example.org"), "{stderr}");
-    if !has_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pkcs7 = ok(openssl().args(["smime", "-pk7out", "-in"]).arg(&signed));

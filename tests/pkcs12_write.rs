@@ -22,20 +22,6 @@ fn succeeded(cmd: &mut Command) -> Output {
     out
 }
 
-/// Whether a peer tool is installed; in CI (`SEALMAIL_REQUIRE_PEERS`, set by `.ci/run`) a
-/// missing one fails the test instead of skipping it.
-fn has(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found || std::env::var_os("SEALMAIL_REQUIRE_PEERS").is_none(),
-        "{tool} is required (SEALMAIL_REQUIRE_PEERS is set)"
-    );
-    found
-}
-
 fn export(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let out_path = dir.join(name);
     let out = succeeded(
@@ -101,7 +87,7 @@ fn pem_body(text: &str, label: &str) -> Vec<String> {
 
 #[test]
 fn openssl_reads_the_default_and_the_legacy_export() {
-    if !has("openssl") {
+    if !has_tool("openssl") {
         eprintln!("skipping: openssl is not installed");
         return;
     }
@@ -155,7 +141,7 @@ fn openssl_reads_the_default_and_the_legacy_export() {
 
 #[test]
 fn nss_pk12util_imports_the_default_and_the_legacy_export() {
-    if !has("pk12util") || !has("certutil") {
+    if !has_tool("pk12util") || !has_tool("certutil") {
         eprintln!("skipping: NSS tools (pk12util, certutil from libnss3-tools) are not installed");
         return;
     }
@@ -463,7 +449,7 @@ fn keygen_p12_writes_a_file_openssl_reads_and_needs_a_passphrase() {
         std::fs::metadata(&p12).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    if has("openssl") {
+    if has_tool("openssl") {
         let text = openssl_reads(&p12, false);
         let crt = std::fs::read_to_string(dir.path().join("carol.crt")).unwrap();
         assert_eq!(

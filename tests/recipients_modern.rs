@@ -28,14 +28,6 @@ const AES256_CBC: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.10
 const ENVELOPED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.3");
 const DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
 
-fn have_openssl() -> bool {
-    let ok = openssl().arg("version").output().is_ok();
-    if !ok {
-        eprintln!("skipped: openssl is not installed (.ci/run installs it)");
-    }
-    ok
-}
-
 fn ok(out: std::process::Output, what: &str) -> Vec<u8> {
     assert!(
         out.status.success(),
@@ -105,7 +97,7 @@ fn openssl_cbc(decrypt: bool, key: &[u8], iv: &[u8], data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn kari_unwrap_opens_what_openssl_wrote_to_an_ec_certificate() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let dir = tempdir();
@@ -171,7 +163,7 @@ fn kari_unwrap_opens_what_openssl_wrote_to_an_ec_certificate() {
 
 #[test]
 fn openssl_opens_the_kari_that_kari_wrap_writes() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let dir = tempdir();

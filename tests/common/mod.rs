@@ -68,6 +68,23 @@ pub fn openssl() -> Command {
     Command::new("openssl")
 }
 
+/// Whether a peer tool (openssl, pk12util, ...) is installed. A test without it skips, saying
+/// so; in CI (`SEALMAIL_REQUIRE_PEERS`, set by `.ci/run`, which installs them) it fails instead.
+pub fn has_tool(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("skipping: {tool} is not installed (.ci/run installs it)");
+    }
+    assert!(
+        found || std::env::var_os("SEALMAIL_REQUIRE_PEERS").is_none(),
+        "{tool} is required (SEALMAIL_REQUIRE_PEERS is set)"
+    );
+    found
+}
+
 /// Check a failed run: its exit code, the one-line error naming `needle`, and an empty stdout.
 pub fn assert_fails(out: &Output, code: i32, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
