@@ -29,29 +29,19 @@ fn sm(args: &[&str], stdin: &[u8]) -> Output {
     run(cmd, stdin)
 }
 
-fn ok(out: Output) -> Vec<u8> {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 fn encrypt_to(recipients: &[&Path]) -> Vec<u8> {
     let mut args = vec!["encrypt"];
     for r in recipients {
         args.extend(["-r", s(r)]);
     }
-    ok(sm(&args, &message()))
+    stdout_ok(sm(&args, &message()), "")
 }
 
 /// Decrypt with `identity` and check the message came back (same body, same fields).
 fn assert_decrypts(identity: &Path, extra: &[&str], sealed: &[u8]) {
     let mut args = vec!["decrypt", "-i", s(identity)];
     args.extend(extra);
-    let restored = ok(sm(&args, sealed));
+    let restored = stdout_ok(sm(&args, sealed), "");
     assert_same_message(&restored);
 }
 
@@ -102,7 +92,7 @@ fn every_recipient_format_round_trips_with_every_identity_format() {
 #[test]
 fn a_bundle_is_alice_bob_and_carol_without_its_ca() {
     let sealed = encrypt_to(&[&key("bundle.pem")]);
-    let info = String::from_utf8(ok(sm(&["inspect"], &sealed))).unwrap();
+    let info = String::from_utf8(stdout_ok(sm(&["inspect"], &sealed), "")).unwrap();
     assert!(info.contains("recipients: 3"), "{info}");
     for serial in ["0x123456789abcdef", "0x2;", "0x3;"] {
         assert!(info.contains(serial), "{serial} in {info}");
@@ -139,7 +129,7 @@ fn a_recipients_list_has_comments_blank_lines_relative_paths_and_addresses() {
     cmd.current_dir(dir.path())
         .args(["encrypt", "-R", s(&list), "--keyring", s(&ring)]);
     let out = run(cmd, &message());
-    let sealed = ok(out);
+    let sealed = stdout_ok(out, "");
     for who in ["alice", "bob", "carol"] {
         assert_decrypts(&key(&format!("{who}.key")), &[], &sealed);
     }
@@ -185,14 +175,14 @@ fn addresses_are_found_in_every_keyring_location_case_insensitively() {
         ],
         &message(),
     );
-    assert_decrypts(&key("alice.key"), &[], &ok(out));
+    assert_decrypts(&key("alice.key"), &[], &stdout_ok(out, ""));
 
     // $SEALMAIL_KEYRING beats $XDG_CONFIG_HOME
     let mut cmd = sealmail();
     cmd.env("SEALMAIL_KEYRING", env_ring.path())
         .env("XDG_CONFIG_HOME", home.path())
         .args(["encrypt", "-r", "bob@example.org"]);
-    assert_decrypts(&key("bob.key"), &[], &ok(run(cmd, &message())));
+    assert_decrypts(&key("bob.key"), &[], &stdout_ok(run(cmd, &message()), ""));
     let mut cmd = sealmail();
     cmd.env("SEALMAIL_KEYRING", env_ring.path())
         .env("XDG_CONFIG_HOME", home.path())
@@ -203,7 +193,7 @@ fn addresses_are_found_in_every_keyring_location_case_insensitively() {
     let mut cmd = sealmail();
     cmd.env("XDG_CONFIG_HOME", home.path())
         .args(["encrypt", "-r", "alice@example.org"]);
-    assert_decrypts(&key("alice.key"), &[], &ok(run(cmd, &message())));
+    assert_decrypts(&key("alice.key"), &[], &stdout_ok(run(cmd, &message()), ""));
 
     // An unknown address names itself; --keyring beats the environment.
     let mut cmd = sealmail();
@@ -233,8 +223,8 @@ fn of_several_trusted_certificates_for_an_address_the_one_valid_longest_is_used(
         ],
         &message(),
     );
-    let sealed = ok(out);
-    let info = String::from_utf8(ok(sm(&["inspect"], &sealed))).unwrap();
+    let sealed = stdout_ok(out, "");
+    let info = String::from_utf8(stdout_ok(sm(&["inspect"], &sealed), "")).unwrap();
     // dave-b-long.cer has serial 0x1003 (valid until 2125); the others 0x1002 and 0x1004.
     assert!(info.contains("serial 0x1003"), "{info}");
     assert!(info.contains("recipients: 1"), "{info}");
@@ -255,7 +245,7 @@ fn keygen(dir: &Path, name: &str, extra: &[&str]) -> (PathBuf, PathBuf) {
     args.extend(extra);
     let out = sm(&args, b"");
     assert!(out.stdout.is_empty());
-    ok(out);
+    stdout_ok(out, "");
     (
         dir.join(format!("{name}.key")),
         dir.join(format!("{name}.crt")),
@@ -300,17 +290,20 @@ fn keygen_output_works_with_openssl_both_ways_and_is_never_overwritten() {
         ],
         entity,
     );
-    let out = ok(sm(&["decrypt", "--entity", "-i", s(&k)], &smime));
+    let out = stdout_ok(sm(&["decrypt", "--entity", "-i", s(&k)], &smime), "");
     assert_eq!(
         out,
         b"Content-Type: text/plain\n\nfrom openssl to sealmail\n"
     );
 
     // sealmail encrypts to the certificate, openssl decrypts with the key.
-    let sealed = ok(sm(
-        &["encrypt", "--cipher", "aes-256-gcm", "-r", s(&c)],
-        &message(),
-    ));
+    let sealed = stdout_ok(
+        sm(
+            &["encrypt", "--cipher", "aes-256-gcm", "-r", s(&c)],
+            &message(),
+        ),
+        "",
+    );
     let plain = openssl_ok(&["cms", "-decrypt", "-inkey", s(&k)], &sealed);
     assert!(
         String::from_utf8_lossy(&plain).contains("Alice"),
@@ -356,7 +349,7 @@ fn keygen_with_a_passphrase_writes_an_encrypted_key_that_decrypt_opens() {
     let mut cmd = sealmail();
     cmd.env("SEALMAIL_PASSPHRASE", "s3cret words")
         .args(["decrypt", "-i", s(&k)]);
-    assert_same_message(&ok(run(cmd, &sealed)));
+    assert_same_message(&stdout_ok(run(cmd, &sealed), ""));
     let mut cmd = sealmail();
     cmd.env("SEALMAIL_PASSPHRASE", "other words")
         .args(["decrypt", "-i", s(&k)]);
@@ -373,17 +366,20 @@ fn passphrases_come_from_a_file_a_descriptor_or_the_environment() {
     let enc_key = key("alice.pbkdf2.pem");
 
     // --passphrase-file (first line, CRLF trimmed)
-    assert_same_message(&ok(sm(
-        &[
-            "decrypt",
-            "-i",
-            s(&enc_key),
-            "--passphrase-file",
-            s(&pass),
-            s(&sealed_path),
-        ],
-        b"",
-    )));
+    assert_same_message(&stdout_ok(
+        sm(
+            &[
+                "decrypt",
+                "-i",
+                s(&enc_key),
+                "--passphrase-file",
+                s(&pass),
+                s(&sealed_path),
+            ],
+            b"",
+        ),
+        "",
+    ));
 
     // --passphrase-fd 3, the descriptor opened by the shell
     let mut cmd = Command::new("sh");
@@ -394,20 +390,23 @@ fn passphrases_come_from_a_file_a_descriptor_or_the_environment() {
         s(&sealed_path),
         s(&pass)
     ));
-    assert_same_message(&ok(run(cmd, b"")));
+    assert_same_message(&stdout_ok(run(cmd, b""), ""));
 
     // --passphrase-fd 0 with the message as a file (neomutt's way)
-    assert_same_message(&ok(sm(
-        &[
-            "decrypt",
-            "-i",
-            s(&key("alice.scrypt.pem")),
-            "--passphrase-fd",
-            "0",
-            s(&sealed_path),
-        ],
-        format!("{PASSPHRASE}\n").as_bytes(),
-    )));
+    assert_same_message(&stdout_ok(
+        sm(
+            &[
+                "decrypt",
+                "-i",
+                s(&key("alice.scrypt.pem")),
+                "--passphrase-fd",
+                "0",
+                s(&sealed_path),
+            ],
+            format!("{PASSPHRASE}\n").as_bytes(),
+        ),
+        "",
+    ));
 
     // $SEALMAIL_PASSPHRASE
     let mut cmd = sealmail();
@@ -417,7 +416,7 @@ fn passphrases_come_from_a_file_a_descriptor_or_the_environment() {
         s(&enc_key),
         s(&sealed_path),
     ]);
-    assert_same_message(&ok(run(cmd, b"")));
+    assert_same_message(&stdout_ok(run(cmd, b""), ""));
 
     // A descriptor that is not open is a clear error.
     let out = sm(
@@ -474,7 +473,7 @@ fn default_identities_come_from_the_environment_or_the_keys_directory() {
         format!("{}:{}", s(&key("alice.key")), s(&key("bob.key"))),
     )
     .args(["decrypt", s(&sealed_path)]);
-    assert_same_message(&ok(run(cmd, b"")));
+    assert_same_message(&stdout_ok(run(cmd, b""), ""));
 
     // $XDG_CONFIG_HOME/sealmail/keys/: keys with their certificates beside them, an encrypted
     // key unlocked by $SEALMAIL_PASSPHRASE, a broken file skipped with a warning.
@@ -507,7 +506,7 @@ fn default_identities_come_from_the_environment_or_the_keys_directory() {
     let mut cmd = sealmail();
     cmd.env("XDG_CONFIG_HOME", home.path())
         .args(["decrypt", s(&sealed_path)]);
-    assert_same_message(&ok(run(cmd, b"")));
+    assert_same_message(&stdout_ok(run(cmd, b""), ""));
 
     // No identity anywhere: 77 with a hint.
     let out = sm(&["decrypt", s(&sealed_path)], b"");
@@ -546,12 +545,12 @@ fn stdin_serves_one_purpose_only() {
     let mut key_and_cert = read_fixture("keys/alice.key");
     key_and_cert.extend(read_fixture("keys/alice.crt"));
     let out = sm(&["decrypt", "-i", "-", s(&sealed_path)], &key_and_cert);
-    assert_same_message(&ok(out));
+    assert_same_message(&stdout_ok(out, ""));
     // So is a recipients list.
     let msg = dir.path().join("m.eml");
     std::fs::write(&msg, message()).unwrap();
     let list = format!("# from stdin\n{}\n", s(&key("bob.crt")));
-    let sealed = ok(sm(&["encrypt", "-R", "-", s(&msg)], list.as_bytes()));
+    let sealed = stdout_ok(sm(&["encrypt", "-R", "-", s(&msg)], list.as_bytes()), "");
     assert_decrypts(&key("bob.key"), &[], &sealed);
 }
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{assert_fails, openssl, run, sealmail, tempdir};
+use common::{assert_fails, assert_ok, openssl, run, sealmail, tempdir};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -56,14 +56,6 @@ fn keygen(args: &[&str], issuer: (&Path, &Path), prefix: &Path) -> Output {
         .arg("-o")
         .arg(prefix);
     run(cmd, b"")
-}
-
-fn assert_ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn text_of(cert: &Path) -> String {

@@ -14,11 +14,7 @@ const PASS: &str = "correct horse battery staple";
 /// Run `cmd`, which must succeed (else the test fails showing its stderr); its output.
 fn succeeded(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     out
 }
 

@@ -28,15 +28,6 @@ const AES256_CBC: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.10
 const ENVELOPED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.3");
 const DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
 
-fn ok(out: std::process::Output, what: &str) -> Vec<u8> {
-    assert!(
-        out.status.success(),
-        "{what}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 /// A self-signed EC certificate and its PKCS#8 key, made by openssl.
 fn ec_identity(dir: &Path, curve: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let key = dir.join(format!("{curve}.key"));
@@ -55,7 +46,7 @@ fn ec_identity(dir: &Path, curve: &str) -> (std::path::PathBuf, std::path::PathB
         .arg(&key)
         .arg("-out")
         .arg(&crt);
-    ok(run(cmd, b""), "openssl req");
+    stdout_ok(run(cmd, b""), "openssl req");
     (key, crt)
 }
 
@@ -92,7 +83,7 @@ fn openssl_cbc(decrypt: bool, key: &[u8], iv: &[u8], data: &[u8]) -> Vec<u8> {
     .arg(hex(key))
     .arg("-iv")
     .arg(hex(iv));
-    ok(run(cmd, data), "openssl enc")
+    stdout_ok(run(cmd, data), "openssl enc")
 }
 
 #[test]
@@ -121,7 +112,7 @@ fn kari_unwrap_opens_what_openssl_wrote_to_an_ec_certificate() {
             .arg(&crt)
             .args(["-keyopt"])
             .arg(format!("ecdh_kdf_md:{md}"));
-            let der = ok(run(cmd, plain), &what);
+            let der = stdout_ok(run(cmd, plain), &what);
             let ci = ContentInfo::from_ber(&der).unwrap();
             let ed: EnvelopedData = ci
                 .content
@@ -156,7 +147,7 @@ fn kari_unwrap_opens_what_openssl_wrote_to_an_ec_certificate() {
                 .arg(hex(&cek))
                 .arg("-iv")
                 .arg(hex(iv.as_bytes()));
-            assert_eq!(ok(run(cmd, ciphertext), &what), plain, "{what}");
+            assert_eq!(stdout_ok(run(cmd, ciphertext), &what), plain, "{what}");
         }
     }
 }
@@ -212,7 +203,7 @@ fn openssl_opens_the_kari_that_kari_wrap_writes() {
             .arg(&key_path)
             .arg("-recip")
             .arg(&crt);
-        assert_eq!(ok(run(cmd, b""), curve), plain, "{curve}");
+        assert_eq!(stdout_ok(run(cmd, b""), curve), plain, "{curve}");
     }
 }
 

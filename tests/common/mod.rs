@@ -68,6 +68,23 @@ pub fn openssl() -> Command {
     Command::new("openssl")
 }
 
+/// A run that must have succeeded: else the test fails naming `what`, with the exit code and
+/// stderr.
+pub fn assert_ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}: exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// [`assert_ok`], then the run's stdout.
+pub fn stdout_ok(out: Output, what: &str) -> Vec<u8> {
+    assert_ok(&out, what);
+    out.stdout
+}
+
 /// Whether a peer tool (openssl, pk12util, ...) is installed. A test without it skips, saying
 /// so; in CI (`SEALMAIL_REQUIRE_PEERS`, set by `.ci/run`, which installs them) it fails instead.
 pub fn has_tool(tool: &str) -> bool {
