@@ -8,9 +8,9 @@ mod common;
 mod peers;
 mod signing_pki;
 
-use common::{assert_fails, fixture, run, sealmail};
+use common::{assert_fails, fixture, has_tool, run, sealmail};
 use peers::Peer;
-use signing_pki::{Pki, have_openssl};
+use signing_pki::Pki;
 
 const MESSAGE: &[u8] =
     b"From: eve@example.org\r\nTo: bob@example.org\r\nSubject: ec\r\n\r\nSigned with P-256.\r\n";
@@ -34,7 +34,7 @@ fn sealmail_ok(pki: &Pki, args: &[&str]) -> Vec<u8> {
 
 #[test]
 fn openssl_verifies_p256_signatures_detached_opaque_and_inside_encryption() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -83,18 +83,7 @@ fn openssl_verifies_p256_signatures_detached_opaque_and_inside_encryption() {
         .arg(fixture("keys/bob.crt"));
     let sealed = run(cmd, MESSAGE);
     assert_eq!(sealed.status.code(), Some(0));
-    std::fs::write(pki.path("sealed.eml"), &sealed.stdout).unwrap();
-    let bob_key = fixture("keys/bob.key").display().to_string();
-    pki.openssl(&[
-        "cms",
-        "-decrypt",
-        "-inkey",
-        &bob_key,
-        "-in",
-        "sealed.eml",
-        "-out",
-        "inner.eml",
-    ]);
+    pki.openssl_decrypts_for_bob(&sealed.stdout, "inner.eml");
     pki.openssl(&[
         "cms",
         "-verify",
@@ -122,7 +111,7 @@ fn openssl_verifies_p256_signatures_detached_opaque_and_inside_encryption() {
 
 #[test]
 fn nss_verifies_a_p256_signature() {
-    if !peers::has(Peer::Nss) || !have_openssl() {
+    if !peers::has(Peer::Nss) || !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -146,7 +135,7 @@ fn nss_verifies_a_p256_signature() {
 
 #[test]
 fn keys_that_cannot_sign_and_pss_with_ec_are_refused_before_reading() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();

@@ -11,8 +11,8 @@
 mod common;
 mod signing_pki;
 
-use common::{assert_fails, fixture, run, sealmail};
-use signing_pki::{Pki, have_openssl};
+use common::{assert_fails, fixture, has_tool, run, sealmail};
+use signing_pki::Pki;
 use std::path::Path;
 use std::process::Output;
 
@@ -65,7 +65,7 @@ fn decrypt_importing(pki: &Pki, keyring: &Path, trust_root: bool, sealed: &[u8])
 
 #[test]
 fn a_signed_and_encrypted_message_comes_back_verified_with_its_signer_named() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -94,24 +94,12 @@ fn a_signed_and_encrypted_message_comes_back_verified_with_its_signer_named() {
 
 #[test]
 fn openssl_decrypts_then_verifies_what_sealmail_signs_and_encrypts() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
     let sealed = pki.sign_and_encrypt(&["--cipher", "aes-256-cbc"], MESSAGE);
-    std::fs::write(pki.path("sealed.eml"), &sealed).unwrap();
-    let bob_key = fixture("keys/bob.key").display().to_string();
-    pki.openssl(&[
-        "cms",
-        "-decrypt",
-        "-inkey",
-        &bob_key,
-        "-in",
-        "sealed.eml",
-        "-out",
-        "signed.eml",
-    ]);
-    let signed = std::fs::read(pki.path("signed.eml")).unwrap();
+    let signed = pki.openssl_decrypts_for_bob(&sealed, "signed.eml");
     assert!(
         String::from_utf8_lossy(&signed).starts_with("Content-Type: multipart/signed;"),
         "{}",
@@ -165,7 +153,7 @@ fn openssl_decrypts_then_verifies_what_sealmail_signs_and_encrypts() {
 
 #[test]
 fn sealmail_verifies_what_openssl_signs_then_encrypts() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -200,7 +188,7 @@ fn sealmail_verifies_what_openssl_signs_then_encrypts() {
 
 #[test]
 fn an_invalid_inner_signature_is_65_with_nothing_written() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -235,7 +223,7 @@ fn an_invalid_inner_signature_is_65_with_nothing_written() {
 
 #[test]
 fn an_untrusted_inner_signer_is_a_warning_and_77_with_require_trusted() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -342,7 +330,7 @@ fn a_ca_file_that_does_not_exist_is_66_even_for_an_unsigned_message() {
 
 #[test]
 fn decrypt_import_makes_the_next_encrypt_to_the_signer_an_aead_one() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -383,7 +371,7 @@ fn assert_pinned(keyring: &Path, cert: &Path) {
 
 #[test]
 fn the_signing_key_may_be_passphrase_protected() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -495,7 +483,7 @@ fn sign_flags_need_each_other_and_a_key_that_can_sign() {
 
 #[test]
 fn a_large_body_streams_through_sign_and_encrypt() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -514,7 +502,7 @@ fn a_large_body_streams_through_sign_and_encrypt() {
 
 #[test]
 fn a_large_message_whose_inner_signature_fails_at_its_end_releases_nothing() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -538,7 +526,7 @@ fn a_large_message_whose_inner_signature_fails_at_its_end_releases_nothing() {
 
 #[test]
 fn decrypt_import_into_a_keyring_that_cannot_be_written_is_73_with_nothing_out() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -621,7 +609,7 @@ fn import_of_a_keygen_signer_records_its_address_once() {
 /// `--require-trusted`, and a hint about the address, not about a CA the user already gave.
 #[test]
 fn require_trusted_refuses_a_from_address_the_signer_does_not_own() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();

@@ -10,8 +10,8 @@
 mod common;
 mod signing_pki;
 
-use common::{run, sealmail};
-use signing_pki::{Pki, have_openssl};
+use common::{has_tool, run, sealmail};
+use signing_pki::Pki;
 use std::path::Path;
 use std::process::Command;
 
@@ -34,7 +34,7 @@ fn openssl_verifies(pki: &Pki, signed: &[u8]) -> Vec<u8> {
 
 #[test]
 fn openssl_verifies_a_detached_signature_and_sealmail_gives_the_message_back() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -70,7 +70,7 @@ fn openssl_verifies_a_detached_signature_and_sealmail_gives_the_message_back() {
 
 #[test]
 fn openssl_verifies_an_opaque_signature_and_pss() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -94,7 +94,7 @@ fn openssl_verifies_an_opaque_signature_and_pss() {
 
 #[test]
 fn eight_bit_text_is_signed_as_quoted_printable() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -115,7 +115,7 @@ fn eight_bit_text_is_signed_as_quoted_printable() {
 
 #[test]
 fn sealmail_verifies_what_openssl_signs() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -147,7 +147,7 @@ fn sealmail_verifies_what_openssl_signs() {
 
 #[test]
 fn a_changed_body_is_refused_with_65_and_nothing_out() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -193,7 +193,7 @@ fn a_changed_body_is_refused_with_65_and_nothing_out() {
 
 #[test]
 fn an_untrusted_signer_is_77_unless_allowed() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -213,7 +213,7 @@ fn an_untrusted_signer_is_77_unless_allowed() {
 
 #[test]
 fn a_from_address_the_certificate_does_not_name_is_untrusted() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -246,7 +246,7 @@ fn a_from_address_the_certificate_does_not_name_is_untrusted() {
 
 #[test]
 fn import_pins_the_signer_and_records_its_capabilities() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -345,7 +345,7 @@ fn a_message_that_is_not_signed_is_65() {
 
 #[test]
 fn sign_without_a_certificate_for_the_key_is_78() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();

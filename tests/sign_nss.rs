@@ -13,14 +13,14 @@ mod peers;
 mod signing_pki;
 
 use base64::Engine as _;
-use common::{assert_fails, fixture, run, sealmail};
+use common::{assert_fails, fixture, has_tool, run, sealmail};
 use peers::{Identity, Peer};
 use signing_pki::Pki;
 
 const MESSAGE: &[u8] = b"From: Alice <alice@example.org>\r\nTo: bob@example.org\r\nSubject: lunch\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nLet's meet at noon.\r\n-- \r\nAlice\r\n";
 
 fn ready() -> bool {
-    peers::has(Peer::Nss) && signing_pki::have_openssl()
+    peers::has(Peer::Nss) && has_tool("openssl")
 }
 
 fn b64(data: &[u8]) -> Vec<u8> {

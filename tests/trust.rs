@@ -8,22 +8,12 @@
 
 mod common;
 
+use common::has_tool;
 use sealmail::keys::trust::{Purpose, TrustSources, TrustStore, Verdict, certificates_from_bytes};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 use x509_cert::Certificate;
-
-fn have_openssl() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipping: openssl is not installed (.ci/run installs it)");
-    }
-    ok
-}
 
 /// A folder of keys and certificates made by openssl.
 struct Pki {
@@ -235,7 +225,7 @@ fn three_level(root_kind: KeyKind, inter_kind: KeyKind, leaf_kind: KeyKind) -> P
 
 #[test]
 fn a_good_chain_is_trusted_by_both() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = three_level(KeyKind::P256, KeyKind::P384, KeyKind::Rsa);
@@ -250,7 +240,7 @@ fn a_good_chain_is_trusted_by_both() {
 
 #[test]
 fn rsa_pss_and_ed25519_signed_chains_are_trusted_by_both() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -269,7 +259,7 @@ fn rsa_pss_and_ed25519_signed_chains_are_trusted_by_both() {
 
 #[test]
 fn an_expired_leaf_is_refused_by_both() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -286,7 +276,7 @@ fn an_expired_leaf_is_refused_by_both() {
 
 #[test]
 fn a_leaf_for_another_purpose_is_refused_by_both() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -300,7 +290,7 @@ fn a_leaf_for_another_purpose_is_refused_by_both() {
 
 #[test]
 fn a_leaf_without_a_signing_key_usage_is_refused_by_both() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -314,7 +304,7 @@ fn a_leaf_without_a_signing_key_usage_is_refused_by_both() {
 
 #[test]
 fn an_intermediate_without_the_ca_bit_is_refused_by_both() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -338,7 +328,7 @@ fn an_intermediate_without_the_ca_bit_is_refused_by_both() {
 
 #[test]
 fn a_ca_without_key_cert_sign_is_refused_by_both() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -353,7 +343,7 @@ fn a_ca_without_key_cert_sign_is_refused_by_both() {
 
 #[test]
 fn a_path_longer_than_path_len_allows_is_refused_by_both() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -371,7 +361,7 @@ fn a_path_longer_than_path_len_allows_is_refused_by_both() {
 
 #[test]
 fn an_unknown_root_is_refused_by_both() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = three_level(KeyKind::P256, KeyKind::P256, KeyKind::P256);
@@ -390,7 +380,7 @@ fn an_unknown_root_is_refused_by_both() {
 
 #[test]
 fn a_missing_intermediate_is_refused_by_both() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = three_level(KeyKind::P256, KeyKind::P256, KeyKind::P256);
@@ -401,7 +391,7 @@ fn a_missing_intermediate_is_refused_by_both() {
 
 #[test]
 fn a_tampered_signature_is_refused_by_both() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -425,7 +415,7 @@ fn a_tampered_signature_is_refused_by_both() {
 
 #[test]
 fn a_sha1_signed_certificate_is_refused_with_its_reason() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -437,7 +427,7 @@ fn a_sha1_signed_certificate_is_refused_with_its_reason() {
 
 #[test]
 fn a_pinned_certificate_is_trusted_as_it_is() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
@@ -469,7 +459,7 @@ fn a_pinned_certificate_is_trusted_as_it_is() {
 
 #[test]
 fn ca_files_and_the_user_ca_folder_are_anchors() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = three_level(KeyKind::P256, KeyKind::P256, KeyKind::P256);
@@ -523,7 +513,7 @@ fn ca_files_and_the_user_ca_folder_are_anchors() {
 
 #[test]
 fn the_system_store_is_read_from_ssl_cert_file() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = three_level(KeyKind::P256, KeyKind::P256, KeyKind::P256);
@@ -583,7 +573,7 @@ fn a_bad_ca_file_is_an_error_naming_it() {
 
 #[test]
 fn encryption_purpose_checks_key_encipherment() {
-    if !have_openssl() {
+    if !has_tool("openssl") {
         return;
     }
     let pki = Pki::new();
