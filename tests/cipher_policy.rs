@@ -19,11 +19,7 @@ fn inspect(sealed: &[u8]) -> String {
     let mut cmd = sealmail();
     cmd.arg("inspect");
     let out = run(cmd, sealed);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -143,11 +139,7 @@ fn named_cbc_ciphers_are_honoured_and_openssl_reads_them() {
         .arg(fixture("interop/alice.key"))
         .output()
         .unwrap();
-    assert!(
-        plain.status.success(),
-        "{}",
-        String::from_utf8_lossy(&plain.stderr)
-    );
+    assert_ok(&plain, "");
     assert!(plain.stdout.ends_with(&big[big.len() - 1000..]));
     let mut cmd = sealmail();
     cmd.args(["decrypt", "--entity", "--inform", "der", "-i"])
@@ -172,11 +164,7 @@ fn keygen_certificates_get_chacha20_poly1305_and_oaep() {
     ])
     .arg(dir.path().join("carol"));
     let out = run(cmd, b"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     let cert = dir.path().join("carol.crt");
     let out = encrypt(&["--explain", "-r", cert.to_str().unwrap()], MESSAGE);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -205,11 +193,7 @@ fn the_readme_first_command_writes_chacha20_for_the_keygen_fixture() {
     let cert = fixture("keygen/dana.crt");
     let message = std::fs::read(fixture("interop/plain.eml")).unwrap();
     let out = encrypt(&["-r", cert.to_str().unwrap()], &message);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     assert!(inspect(&out.stdout).contains("cipher: chacha20-poly1305"));
     let mut cmd = sealmail();
     cmd.args(["decrypt", "-i"]).arg(fixture("keygen/dana.key"));

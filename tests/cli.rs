@@ -126,11 +126,7 @@ fn output_file_is_written_atomically_and_decrypted_files_are_0600() {
         .arg(&plain)
         .arg(&sealed);
     let out = run(cmd, b"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     assert!(out.stdout.is_empty());
     assert_eq!(std::fs::read(&plain).unwrap(), MESSAGE);
     assert_eq!(
@@ -322,11 +318,7 @@ fn exit_67_for_an_address_without_a_certificate() {
     cmd.args(["encrypt", "-r", "Alice@Example.ORG", "--keyring"])
         .arg(dir.path());
     let out = run(cmd, MESSAGE);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     assert_eq!(
         decrypt(&fixture("interop/alice.key"), &out.stdout).stdout,
         MESSAGE
@@ -417,11 +409,7 @@ fn inspect_names_the_cipher_and_every_recipient_without_a_key() {
     let mut cmd = sealmail();
     cmd.arg("inspect");
     let out = run(cmd, &sealed);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("aes-128-gcm"), "{text}");
     assert!(text.contains("recipients: 2"), "{text}");

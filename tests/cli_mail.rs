@@ -453,11 +453,7 @@ fn readme_recipe_team_list_and_branching_on_exit_codes() {
     let mut cmd = std::process::Command::new("sh");
     cmd.arg("-c").arg(&script).current_dir(dir.path());
     let out = run(cmd, b"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("not for me"));
     let restored = std::fs::read(dir.path().join("msg.eml")).unwrap();
     let original = read_fixture("messages/lf/plain.eml");

@@ -69,11 +69,7 @@ fn a_message_to_rsa_x25519_ml_kem_and_p256_decrypts_for_each() {
         "sealed.der",
     ]);
     let out = run(cmd, MESSAGE);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     let der = std::fs::read(d.join("sealed.der")).unwrap();
     assert!(
         der.windows(ID_ORI_KEM_DER.len())
@@ -226,11 +222,7 @@ fn openssl_ec_certificate(d: &Path, subject: &str, extensions: &[&str]) {
         cmd.args(["-addext", extension]);
     }
     let out = run(cmd, b"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
 }
 
 #[test]
@@ -255,17 +247,9 @@ fn openssl_encrypts_to_an_ec_certificate_and_sealmail_decrypts() {
         "o.smime",
     ]);
     let out = run(cmd, b"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     let out = decrypt(d, "ec.key", "o.smime");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     assert_eq!(out.stdout, MESSAGE);
 }
 
@@ -288,11 +272,7 @@ fn sealmail_encrypts_to_an_ec_certificate_and_openssl_decrypts() {
         "sealed.eml",
     ]);
     let out = run(cmd, MESSAGE);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     let mut cmd = openssl();
     cmd.current_dir(d).args([
         "cms",
@@ -305,11 +285,7 @@ fn sealmail_encrypts_to_an_ec_certificate_and_openssl_decrypts() {
         "ec.crt",
     ]);
     let out = run(cmd, b"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("hello, post-quantum world"), "{text}");
     assert!(text.contains("Subject: pq"), "{text}");

@@ -43,11 +43,7 @@ fn sealmail_reads_every_kind_of_openssl_output() {
 #[test]
 fn any_one_of_many_recipients_can_decrypt() {
     let out = decrypt_fixture("interop/aes256-two-recipients.smime", "interop/bob.key");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     assert_eq!(out.stdout, read_fixture("interop/plain.eml"));
 }
 
@@ -86,11 +82,7 @@ fn openssl_decrypts(args: &[&str], input: &[u8]) -> Vec<u8> {
         .arg("-o")
         .arg(&sealed);
     let out = run(cmd, input);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     let inform = if args.contains(&"der") {
         "DER"
     } else if args.contains(&"pem") {
@@ -218,11 +210,7 @@ fn sealmail_reads_what_openssl_writes_live_at_many_sizes() {
                 cmd.arg("-stream");
             }
             let out = cmd.output().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert_ok(&out, "");
             let mut cmd = sealmail();
             cmd.args(["decrypt", "--entity", "-i"])
                 .arg(fixture("interop/alice.key"))

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{fixture, sealmail, tempdir};
+use common::{assert_ok, fixture, sealmail, tempdir};
 use std::path::Path;
 use std::process::{Child, ExitStatus, Stdio};
 
@@ -38,11 +38,7 @@ fn sealed_message(dir: &Path, len: usize) -> std::path::PathBuf {
         .arg(&sealed)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     std::fs::remove_file(&plain).unwrap();
     sealed
 }
@@ -128,11 +124,7 @@ fn a_committed_output_replaces_the_target_and_leaves_nothing_beside_it() {
             .arg(&sealed)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out, "");
         assert_eq!(entries(out_dir.path()), vec!["plain.eml".to_string()]);
         let plain = std::fs::read(&target).unwrap();
         assert!(plain.starts_with(b"From: a@example.org\n"));

@@ -8,7 +8,7 @@
 mod common;
 
 use base64::Engine as _;
-use common::{assert_fails, fixture, openssl, run, sealmail, tempdir};
+use common::{assert_fails, assert_ok, fixture, openssl, run, sealmail, tempdir};
 use proptest::prelude::*;
 use std::io::Cursor;
 use std::time::SystemTime;
@@ -269,11 +269,7 @@ Content-Transfer-Encoding: binary\n\nBuild: 42\nStatus: failed"
             return;
         }
     };
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     assert_eq!(
         out.stdout,
         b"Content-Type: text/plain; charset=utf-8; sealmail-input=raw\r\n\
@@ -350,11 +346,7 @@ From: ci@example.org\nTo: ops@example.org\nX-Token: t0ken\n\nbody\n";
     let mut cmd = sealmail();
     cmd.arg("inspect");
     let out = run(cmd, &smime);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
 
     let no_empty_line = b"From: ci@example.org\nX-Token: t0ken\nthe body starts here\n";
     assert_sealed(

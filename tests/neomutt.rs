@@ -28,11 +28,7 @@ fn neomutt_encrypt(dir: &std::path::Path, cipher: &str, certs: &[&str]) -> std::
         cmd.arg(fixture(c));
     }
     let out = run(cmd, b"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     assert_eq!(out.stdout.first(), Some(&0x30), "not DER");
     let der = dir.join("smime.p7m");
     std::fs::write(&der, &out.stdout).unwrap();
@@ -85,11 +81,7 @@ fn what_neomutt_sends_openssl_can_read() {
         .arg(fixture("keys/alice.key"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     assert_eq!(out.stdout, lf_to_crlf(ENTITY));
 }
 
@@ -249,11 +241,7 @@ fn stdout_lines(out: &std::process::Output) -> Vec<String> {
 fn neomutt_index_writes_the_index_lines_and_files_neomutt_reads() {
     let home = Home::new();
     let out = home.index("alice.key bob.crt");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     let certs = home.path(".smime/certificates");
     let keys = home.path(".smime/keys");
 
@@ -329,11 +317,7 @@ fn neomutt_index_writes_the_index_lines_and_files_neomutt_reads() {
         std::fs::read(keys.join(".index")).unwrap(),
     );
     let again = home.index("alice.key bob.crt");
-    assert!(
-        again.status.success(),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    assert_ok(&again, "");
     assert_eq!(
         before,
         (
@@ -347,11 +331,7 @@ fn neomutt_index_writes_the_index_lines_and_files_neomutt_reads() {
 fn the_readme_muttrc_sends_and_reads_mail_with_the_index_it_describes() {
     let home = Home::new();
     let out = home.index("alice.key bob.key");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     let rc = muttrc();
     let expand_home = |v: &str| v.replacen('~', home.dir.path().to_str().unwrap(), 1);
     let certs = expand_home(setting(&rc, "smime_certificates"));
@@ -381,11 +361,7 @@ fn the_readme_muttrc_sends_and_reads_mail_with_the_index_it_describes() {
         "{encrypt}"
     );
     let sealed = home.sh(&encrypt, b"");
-    assert!(
-        sealed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sealed.stderr)
-    );
+    assert_ok(&sealed, "");
     assert!(
         sealed.stderr.is_empty(),
         "neomutt pauses on any stderr output"
@@ -421,11 +397,7 @@ fn the_readme_muttrc_sends_and_reads_mail_with_the_index_it_describes() {
     let import = setting(&rc, "smime_import_cert_command")
         .replace("%f", &home.path("certfile").display().to_string());
     let out = home.sh(&import, b"a label\n");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     assert!(neomutt_finds(std::path::Path::new(&certs), "carol@example.org").is_some());
     assert_eq!(read_index(std::path::Path::new(&certs)).len(), 3);
 }

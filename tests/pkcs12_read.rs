@@ -21,11 +21,7 @@ fn sealed_to_alice(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
         .arg(fixture(MESSAGE))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     let plain = sealmail()
         .args(["decrypt", "-i"])
         .arg(fixture("keys/alice.key"))
@@ -99,11 +95,7 @@ fn openssl_cms_mail_decrypts_with_the_p12_and_the_environment_passphrase() {
         .arg(&sealed)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     let body = String::from_utf8_lossy(&out.stdout);
     let original = String::from_utf8_lossy(&read_fixture(MESSAGE)).into_owned();
     let last_line = original.trim_end().lines().last().unwrap().to_string();

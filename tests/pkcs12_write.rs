@@ -55,11 +55,7 @@ fn openssl_reads(p12: &Path, legacy: bool) -> String {
         .arg(p12)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -91,11 +91,7 @@ fn decrypt(identity: &Path, sealed: &[u8]) -> Vec<u8> {
     let mut cmd = sealmail();
     cmd.args(["decrypt", "-i"]).arg(identity);
     let out = run(cmd, sealed);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     out.stdout
 }
 
@@ -129,11 +125,7 @@ fn postfix_filter_encrypts_to_the_header_recipients_and_sends() {
     let message = b"From: alice@example.org\nTo: bob@example.org\nSubject: nightly\n\n\
 disk 91% full on db1\n";
     let out = run_postfix_filter(&stage, message);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     let (args, sent) = stage.sent().expect("sendmail was run");
     assert_eq!(args, "-G\n-i\n-f\nalice@example.org\n--\nbob@example.org\n");
     assert!(!contains(&sent, b"disk 91%"), "plaintext was sent");
@@ -197,11 +189,7 @@ fn github_actions_step_mails_the_summary_with_both_attachments() {
         )
         .env("GITHUB_RUN_NUMBER", "7");
     let out = run(cmd, b"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     let (args, sent) = stage.sent().expect("sendmail was run");
     assert_eq!(args, "-t\n");
     let restored = decrypt(&key("alice.key"), &sent);
@@ -251,11 +239,7 @@ fn completions_install_line_works_in_a_fresh_home() {
     let mut cmd = stage.command("sh");
     cmd.args(["-e", "-c", &lines]).env("HOME", &home);
     let out = run(cmd, b"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     let script =
         std::fs::read_to_string(home.join(".local/share/bash-completion/completions/sealmail"))
             .unwrap();

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{assert_fails, fixture, read_fixture, run, sealmail};
+use common::{assert_fails, assert_ok, fixture, read_fixture, run, sealmail};
 
 fn decrypt(message: &[u8]) -> std::process::Output {
     let mut cmd = sealmail();
@@ -18,11 +18,7 @@ fn decrypt(message: &[u8]) -> std::process::Output {
 #[test]
 fn the_rfc_example_decrypts_to_its_plaintext() {
     let out = decrypt(&read_fixture("rfc9936/example.cms"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     // Not a MIME entity: the content comes out exactly as it went in.
     assert_eq!(out.stdout, b"Hello, world!");
 }
@@ -54,11 +50,7 @@ fn sealmail_encrypts_to_the_published_key_and_the_published_key_opens_it() {
         .arg(fixture("rfc9936/bob-ml-kem-512.pub"));
     let entity = b"Content-Type: text/plain\n\nHello again\n";
     let sealed = run(cmd, entity);
-    assert!(
-        sealed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sealed.stderr)
-    );
+    assert_ok(&sealed, "");
     let mut cmd = sealmail();
     cmd.arg("inspect");
     let info = run(cmd, &sealed.stdout);
@@ -70,11 +62,7 @@ fn sealmail_encrypts_to_the_published_key_and_the_published_key_opens_it() {
     cmd.args(["decrypt", "--entity", "-i"])
         .arg(fixture("rfc9936/bob-ml-kem-512.key"));
     let out = run(cmd, &sealed.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "");
     // Line endings come back as they went in.
     assert_eq!(out.stdout, entity);
 }

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{assert_fails, fixture, openssl, run, sealmail, sealmail_under, tempdir};
+use common::{assert_fails, assert_ok, fixture, openssl, run, sealmail, sealmail_under, tempdir};
 use sealmail::aead::ContentCipher;
 use sealmail::cbc::CbcCipher;
 use sealmail::cms::KeyTransport;
@@ -279,19 +279,11 @@ fn a_large_message_round_trips_on_a_single_cpu() {
         .arg(fixture("keys/alice.crt"))
         .arg(&path);
     let sealed = run(cmd, b"");
-    assert!(
-        sealed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sealed.stderr)
-    );
+    assert_ok(&sealed, "");
     let mut cmd = sealmail_on_one_cpu();
     cmd.args(["decrypt", "-i"]).arg(fixture("keys/alice.key"));
     let opened = run(cmd, &sealed.stdout);
-    assert!(
-        opened.status.success(),
-        "{}",
-        String::from_utf8_lossy(&opened.stderr)
-    );
+    assert_ok(&opened, "");
     let body_at = |m: &[u8]| m.windows(2).position(|w| w == b"\n\n").unwrap() + 2;
     assert!(
         opened.stdout[body_at(&opened.stdout)..] == message[body_at(&message)..],
