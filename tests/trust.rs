@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::has_tool;
+use common::{has_tool, openssl_in};
 use sealmail::keys::trust::{Purpose, TrustSources, TrustStore, Verdict, certificates_from_bytes};
 use std::path::PathBuf;
 use std::process::Command;
@@ -43,16 +43,7 @@ impl Pki {
     }
 
     fn openssl(&self, args: &[&str]) {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .expect("openssl runs");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        openssl_in(self.dir.path(), args);
     }
 
     fn key(&self, name: &str, kind: KeyKind) {

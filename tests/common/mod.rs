@@ -68,6 +68,18 @@ pub fn openssl() -> Command {
     Command::new("openssl")
 }
 
+/// `openssl ARGS` run in `dir`, which must succeed (else the test fails showing the arguments
+/// and openssl's stderr).
+pub fn openssl_in(dir: &Path, args: &[&str]) -> Output {
+    let out = openssl()
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs");
+    assert_ok(&out, &format!("openssl {args:?}"));
+    out
+}
+
 /// A run that must have succeeded: else the test fails naming `what`, with the exit code and
 /// stderr.
 pub fn assert_ok(out: &Output, what: &str) {

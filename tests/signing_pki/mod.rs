@@ -4,9 +4,9 @@
 //! (fixtures/keys/bob.*) is the reader.
 #![allow(dead_code)]
 
-use crate::common::{fixture, run, sealmail, stdout_ok};
+use crate::common::{fixture, openssl_in, run, sealmail, stdout_ok};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// A root CA and Alice's RSA certificate from it, made by openssl.
 pub struct Pki {
@@ -160,17 +160,7 @@ impl Pki {
     }
 
     pub fn openssl(&self, args: &[&str]) -> Output {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .expect("openssl runs");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        openssl_in(self.dir.path(), args)
     }
 
     /// `sealmail sign -i alice.key --cert alice.crt EXTRA...` of `message`, which must succeed.
