@@ -607,20 +607,10 @@ fn load_identity(path: &Path, passphrases: &mut Passphrases) -> Result<Vec<Ident
 fn candidate_certificates(key_path: &Path) -> Vec<x509_cert::Certificate> {
     let mut files = keys::certificate_files_beside(key_path);
     if let Some(dir) = keys::default_keyring_dir() {
-        for dir in [dir.join("pinned"), dir] {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            let mut found: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.extension()
-                        .is_some_and(|e| e == "crt" || e == "cer" || e == "pem")
-                })
-                .collect();
-            found.sort();
-            files.extend(found);
-        }
+        files.extend(keys::keyring_certificate_files(
+            &dir.join(keys::KEYRING_PINNED),
+        ));
+        files.extend(keys::keyring_certificate_files(&dir));
     }
     files
         .iter()

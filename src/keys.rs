@@ -35,9 +35,9 @@ pub use keygen::{
 pub use keygen_modern::{GeneratedModernKey, ModernKind, keygen_modern};
 pub use keyring::{
     Choice, Keyring, PINNED as KEYRING_PINNED, authorities as keyring_authorities,
-    default_identity_paths, default_keyring_dir, default_keys_dir, describe_certificate_in,
-    find_by_recipient_id as find_in_keyring, identity_paths_from_env, keyring_dir_from_env,
-    recorded_capabilities,
+    certificate_files as keyring_certificate_files, default_identity_paths, default_keyring_dir,
+    default_keys_dir, describe_certificate_in, find_by_recipient_id as find_in_keyring,
+    identity_paths_from_env, keyring_dir_from_env, recorded_capabilities,
 };
 pub use pkcs12::{Protection as Pkcs12Protection, export as export_pkcs12};
 

@@ -127,11 +127,7 @@ impl Keyring {
             }
             Err(e) => return Err(Error::read_file(&self.dir, &e)),
         };
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| has_cert_extension(path) && path.is_file())
-            .collect();
-        paths.sort();
+        let mut paths = certificate_paths(entries);
         paths.extend(certificate_files(&self.dir.join(PINNED)));
 
         let mut warnings = Vec::new();
@@ -303,10 +299,15 @@ fn unusable_reason(error: &Error, source: &str) -> String {
 }
 
 /// The certificate files in `dir` (sorted); none when it does not exist.
-fn certificate_files(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
+/// The certificate files (*.pem, *.crt, *.cer, *.der) directly in `dir`, sorted; none when it
+/// cannot be read.
+pub fn certificate_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(certificate_paths)
+        .unwrap_or_default()
+}
+
+fn certificate_paths(entries: std::fs::ReadDir) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| has_cert_extension(path) && path.is_file())
